@@ -1,0 +1,33 @@
+"""tinygrad_bp: a small reverse-mode automatic differentiation library on numpy.
+
+Examples
+--------
+>>> from tinygrad_bp import Tensor
+>>> w = Tensor([[1.0], [2.0]], requires_grad=True)
+>>> x = Tensor([[3.0, 4.0]])
+>>> (x @ w).sigmoid().sum().backward()
+>>> w.grad.shape
+(2, 1)
+"""
+from .tensor import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .function import Function, register, register_binary
+from .ops import concatenate, linear, quadratic_cost, stack
+from .gradcheck import GradcheckError, gradcheck
+
+__all__ = [
+    "Tensor",
+    "Function",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "grad",
+    "register",
+    "register_binary",
+    "concatenate",
+    "stack",
+    "linear",
+    "quadratic_cost",
+    "gradcheck",
+    "GradcheckError",
+]
+__version__ = "0.1.0"

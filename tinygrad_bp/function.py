@@ -1,0 +1,117 @@
+"""The `Function` base class: one differentiable primitive, its saved context and its registration."""
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from .tensor import Tensor, _grad_mode, _new
+
+__all__ = ["Function", "register", "register_binary"]
+
+
+class Function:
+    """Base class of every differentiable primitive.
+
+    A subclass writes ``forward(ctx, *arrays, **kwargs) -> ndarray`` on numpy arrays and
+    ``backward(ctx, grad_out) -> tuple`` returning one gradient per input (``None`` where
+    the input needs none), and is called as ``MyOp.apply(t1, t2, ...)``.  The instance
+    ``ctx`` is the node of the graph: it keeps what ``save_for_backward`` saved.
+
+    A backward written with operators and methods that numpy arrays and Tensors share
+    (``*``, ``@``, ``.T``, ``.sum(axis, keepdims=True)``, ``.reshape``) is differentiable
+    again under ``backward(create_graph=True)``; a Function that cannot be sets
+    ``once_differentiable = True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinygrad_bp import Function, Tensor
+    >>> class Square(Function):
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     def backward(ctx, grad_out):
+    ...         (x,) = ctx.saved
+    ...         return (2 * x * grad_out,)
+    >>> x = Tensor([1.0, 3.0], requires_grad=True)
+    >>> Square.apply(x).sum().backward()
+    >>> x.grad
+    array([2., 6.])
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "saved", "__dict__")
+    once_differentiable: ClassVar[bool] = False
+
+    parents: tuple[Tensor, ...]
+    needs_input_grad: tuple[bool, ...]
+    saved: tuple[Any, ...]
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep arrays (or other values) for ``backward``; read them back as ``ctx.saved``."""
+        self.saved = values
+
+    def forward(ctx, *arrays: np.ndarray, **kwargs: Any) -> np.ndarray:  # noqa: N805
+        raise NotImplementedError(f"{type(ctx).__name__} must define forward(ctx, *arrays)")
+
+    def backward(ctx, grad_out: Any) -> Any:  # noqa: N805
+        raise NotImplementedError(f"{type(ctx).__name__} must define backward(ctx, grad_out)")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
+        """Return the output Tensor of this op on ``inputs``, recording the node when a gradient is needed."""
+        for x in inputs:
+            if x.__class__ is not Tensor:
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+                break
+        ctx = cls.__new__(cls)
+        ctx.saved = ()
+        if _grad_mode.enabled:
+            need = tuple([x.requires_grad for x in inputs])
+        else:
+            need = (False,) * len(inputs)
+        ctx.needs_input_grad = need
+        try:
+            data = cls.forward(ctx, *[x.data for x in inputs], **kwargs)
+        except (ValueError, TypeError) as e:
+            shapes = ", ".join(str(x.data.shape) for x in inputs)
+            kind = ValueError if isinstance(e, ValueError) else TypeError
+            raise kind(f"{cls.__name__}: {e} (input shapes {shapes})") from e
+        if data.__class__ is not np.ndarray:
+            data = np.asarray(data)
+        if True in need:
+            ctx.parents = inputs
+            return _new(data, True, ctx)
+        return _new(data, False, None)
+
+
+def register(name: str, method: Callable[..., Any]) -> None:
+    """Attach ``method`` to Tensor as ``name``; each op registers itself right below its class."""
+    setattr(Tensor, name, method)
+
+
+def _lift(other: Any, like: Tensor) -> Tensor:
+    """Return ``other`` as a Tensor; a Python number takes ``like``'s float dtype, as numpy's weak scalars do."""
+    if isinstance(other, Tensor):
+        return other
+    if isinstance(other, (int, float)) and like.data.dtype.kind == "f":
+        return _new(np.asarray(other, dtype=like.data.dtype), False, None)
+    return Tensor(other)
+
+
+def register_binary(cls: type[Function], name: str, dunder: str | None = None, reflected: str | None = None) -> None:
+    """Attach a two-input op as ``Tensor.name`` (and its operator and reflected operator)."""
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        return cls.apply(self, other if other.__class__ is Tensor else _lift(other, self))
+
+    def rmethod(self: Tensor, other: Any) -> Tensor:
+        return cls.apply(_lift(other, self), self)
+
+    method.__name__ = name
+    method.__doc__ = f"Return the elementwise/broadcast ``{name}`` of this Tensor and ``other`` (op {cls.__name__})."
+    register(name, method)
+    if dunder:
+        register(dunder, method)
+    if reflected:
+        register(reflected, rmethod)

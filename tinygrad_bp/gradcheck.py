@@ -1,0 +1,4 @@
+class GradcheckError(AssertionError):
+    pass
+def gradcheck(*a, **k):
+    raise NotImplementedError

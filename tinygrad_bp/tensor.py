@@ -1,0 +1,472 @@
+"""The Tensor and the reverse-mode engine: an iterative topological walk that accumulates gradients."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .function import Function
+
+__all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad"]
+
+
+class _GradMode:
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+class no_grad:
+    """Return a context manager (also a decorator) inside which no op records a graph.
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor, no_grad
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
+    >>> with no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    _target = False
+
+    def __enter__(self) -> None:
+        self._prev = _grad_mode.enabled
+        _grad_mode.enabled = self._target
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.enabled = self._prev
+
+    def __call__(self, fn: Any) -> Any:
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Return a context manager that turns graph recording back on (for example inside ``no_grad``)."""
+
+    _target = True
+
+
+def is_grad_enabled() -> bool:
+    """Return whether ops currently record a graph."""
+    return _grad_mode.enabled
+
+
+def _new(data: np.ndarray, requires_grad: bool, ctx: Function | None) -> Tensor:
+    # The hot path: ops build their outputs here, skipping __init__'s conversions.
+    t = object.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._ctx = ctx
+    t._retain = False
+    return t
+
+
+class Tensor:
+    """Return an n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+
+    Parameters
+    ----------
+    data : array_like
+        Numbers, nested lists or an ndarray.  Floating arrays keep their dtype and are not copied;
+        ints, bools and Python numbers become float64 unless ``dtype`` says otherwise.
+    requires_grad : bool
+        Whether ``backward`` should compute a gradient for this tensor (float dtypes only).
+    dtype : numpy dtype, optional
+        The dtype to convert ``data`` to.
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    array([[2., 4.],
+           [6., 8.]])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain", "__weakref__")
+    # Make `ndarray (op) Tensor` defer to Tensor's reflected operators instead of looping elementwise.
+    __array_ufunc__ = None
+
+    data: np.ndarray
+    grad: Any
+    requires_grad: bool
+    _ctx: Function | None
+    _retain: bool
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            arr = np.asarray(data, dtype=dtype)
+        else:
+            arr = np.asarray(data)
+            if arr.dtype.kind in "biu":
+                arr = arr.astype(np.float64)
+            elif arr.dtype.kind != "f":
+                raise TypeError(f"Tensor: cannot make a tensor from data of dtype {arr.dtype}; expected numbers")
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"Tensor: requires_grad=True needs a floating dtype, got {arr.dtype}")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._retain = False
+
+    # ---- array-like attributes -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Return the shape of the underlying array."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """Return the number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """Return the number of elements."""
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Return the numpy dtype."""
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """Return whether this tensor was made by the user rather than by an op that records a graph."""
+        return self._ctx is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def numpy(self) -> np.ndarray:
+        """Return the underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """Return the value of a one-element tensor as a Python number."""
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def detach(self) -> Tensor:
+        """Return a tensor sharing this data but cut from the graph."""
+        return _new(self.data, False, None)
+
+    def zero_grad(self) -> None:
+        """Reset ``.grad`` to None, so the next ``backward`` starts from zero."""
+        self.grad = None
+
+    def retain_grad(self) -> Tensor:
+        """Return self, after asking ``backward`` to keep this non-leaf tensor's ``.grad``."""
+        self._retain = True
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Return self after setting ``requires_grad`` on a leaf."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"Tensor: requires_grad=True needs a floating dtype, got {self.data.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("Tensor: requires_grad_(False) only applies to leaves; use detach()")
+        self.requires_grad = requires_grad
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.data.dtype != np.float64:
+            extra += f", dtype={self.data.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn={type(self._ctx).__name__}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # ---- comparisons: elementwise, like numpy, and never part of a graph --------------------
+    __hash__ = object.__hash__
+
+    def _compare(self, other: Any, op: Any) -> Tensor:
+        o = other.data if isinstance(other, Tensor) else other
+        return _new(np.asarray(op(self.data, o)), False, None)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    # ---- reverse mode -------------------------------------------------------------------------
+    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
+        """Return nothing; accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            The gradient with respect to this tensor; required unless it holds one element.
+        create_graph : bool
+            Record the backward pass as a graph, so that the ``.grad`` values (then Tensors)
+            can be differentiated again.
+
+        Examples
+        --------
+        >>> from tinygrad_bp import Tensor
+        >>> x = Tensor(3.0, requires_grad=True)
+        >>> (x * x + x).backward()
+        >>> x.grad
+        array(7.)
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no graph; "
+                "create its inputs with requires_grad=True"
+            )
+        seed = _seed(self, grad, create_graph, "backward")
+        _run_backward([self], [seed], create_graph, None)
+
+
+def _seed(t: Tensor, grad: Any, create_graph: bool, who: str) -> Any:
+    if grad is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"{who}: grad can be implicit only for a one-element output, got shape {t.data.shape}; "
+                "pass grad= with that shape"
+            )
+        g: Any = np.ones_like(t.data)
+    else:
+        g = grad if isinstance(grad, Tensor) and create_graph else np.array(np.asarray(grad), dtype=t.data.dtype)
+        if g.shape != t.data.shape:
+            raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {t.data.shape}")
+    if create_graph and not isinstance(g, Tensor):
+        g = _new(g, False, None)
+    return g
+
+
+def _toposort(roots: Iterable[Tensor]) -> list[Tensor]:
+    # Iterative depth-first post-order over recorded nodes only, so deep chains never hit the recursion limit.
+    order: list[Tensor] = []
+    seen: set[Tensor] = set()
+    for root in roots:
+        if root._ctx is None or root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root._ctx.parents))]
+        while stack:
+            t, it = stack[-1]
+            for p in it:
+                if p._ctx is not None and p not in seen:
+                    seen.add(p)
+                    stack.append((p, iter(p._ctx.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(t)
+    return order
+
+
+def _as_graph_saved(ctx: Function, out: Tensor) -> tuple[Any, ...]:
+    # Under create_graph, backward must see inputs and the output as Tensors so its own ops are recorded;
+    # any other saved array is a constant of the local derivative.
+    lookup = {id(out.data): out}
+    for p in ctx.parents:
+        lookup[id(p.data)] = p
+    return tuple(
+        lookup.get(id(s), _new(s, False, None)) if isinstance(s, np.ndarray) else s for s in ctx.saved
+    )
+
+
+def _run_backward(
+    roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool, wanted: set[Tensor] | None
+) -> dict[Tensor, Any]:
+    """Walk the graph from ``roots`` in reverse topological order.
+
+    With ``wanted`` None, gradients land in leaves' (and retained tensors') ``.grad``.  Otherwise
+    nothing's ``.grad`` is touched and the gradients of the ``wanted`` tensors are returned.
+    """
+    pending: dict[Tensor, Any] = {}
+    owned: set[Tensor] = set()  # pending buffers the engine allocated itself, safe to `+=` into
+    for r, s in zip(roots, seeds):
+        if r in pending:
+            pending[r] = pending[r] + s
+            owned.add(r)
+        else:
+            pending[r] = s
+    found: dict[Tensor, Any] = {}
+    prev_mode = _grad_mode.enabled
+    _grad_mode.enabled = create_graph
+    try:
+        for t in reversed(_toposort(roots)):
+            grad_out = pending.pop(t, None)
+            if grad_out is None:
+                continue
+            if wanted is None:
+                if t._retain:
+                    t.grad = grad_out if t.grad is None else _plus(t.grad, grad_out)
+            elif t in wanted:
+                found[t] = grad_out
+            ctx = t._ctx
+            cls = type(ctx)
+            if create_graph:
+                if cls.once_differentiable:
+                    raise RuntimeError(
+                        f"{cls.__name__}: this op is once-differentiable; its backward cannot be "
+                        "recorded with create_graph=True"
+                    )
+                saved = ctx.saved
+                ctx.saved = _as_graph_saved(ctx, t)
+                try:
+                    grads = cls.backward(ctx, grad_out)
+                finally:
+                    ctx.saved = saved
+            else:
+                grads = cls.backward(ctx, grad_out)
+            parents = ctx.parents
+            if grads.__class__ is not tuple:
+                grads = tuple(grads) if isinstance(grads, list) else (grads,)
+            if len(grads) != len(parents):
+                raise RuntimeError(
+                    f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(parents)} input(s)"
+                )
+            for i, (p, g) in enumerate(zip(parents, grads)):
+                if g is None or not p.requires_grad:
+                    continue
+                g = _check_grad(cls, i, p, g, create_graph)
+                acc = pending.get(p)
+                if acc is None:
+                    pending[p] = g
+                elif create_graph:
+                    pending[p] = acc + g
+                elif p in owned:
+                    acc += g
+                else:
+                    # A fresh buffer (numpy turns 0-d results into scalars, hence asarray) we may `+=` into.
+                    pending[p] = np.asarray(acc + g)
+                    owned.add(p)
+    finally:
+        _grad_mode.enabled = prev_mode
+    # What is left pending are leaves (nodes without a recorded op).
+    for p, g in pending.items():
+        if wanted is None:
+            if p.grad is None:
+                p.grad = g if create_graph or g.flags.writeable else g.copy()
+            else:
+                p.grad = _plus(p.grad, g)
+        elif p in wanted:
+            found[p] = g
+    return found
+
+
+def _plus(acc: Any, g: Any) -> Any:
+    total = acc + g
+    return np.asarray(total) if isinstance(total, np.generic) else total
+
+
+def _check_grad(cls: type, i: int, p: Tensor, g: Any, create_graph: bool) -> Any:
+    if create_graph:
+        if not isinstance(g, Tensor):
+            raise RuntimeError(
+                f"{cls.__name__}: backward returned a plain array for input {i} under create_graph=True, "
+                "so it cannot be differentiated again; write it with Tensor-compatible ops or set "
+                "once_differentiable = True"
+            )
+    elif g.__class__ is not np.ndarray:
+        if isinstance(g, Tensor):
+            g = g.data
+        g = np.asarray(g)
+    if g.shape != p.data.shape:
+        raise ValueError(
+            f"{cls.__name__}.backward returned a gradient of shape {g.shape} for input {i} "
+            f"of shape {p.data.shape}"
+        )
+    if g.dtype != p.data.dtype:
+        if g.dtype.kind != "f":
+            raise TypeError(
+                f"{cls.__name__}.backward returned a gradient of dtype {g.dtype} for input {i} "
+                f"of dtype {p.data.dtype}"
+            )
+        g = g.astype(p.data.dtype)
+    return g
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """Return the gradients of ``outputs`` with respect to ``inputs``, leaving every ``.grad`` untouched.
+
+    Like ``torch.autograd.grad``: with ``create_graph=True`` the results are Tensors that can be
+    differentiated again.
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor, grad
+    >>> x = Tensor(2.0, requires_grad=True)
+    >>> (dx,) = grad(x * x * x, x, create_graph=True)
+    >>> (d2x,) = grad(dx, x)
+    >>> float(dx), float(d2x)
+    (12.0, 12.0)
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        gos = [grad_outputs] * len(outs) if len(outs) == 1 or grad_outputs is None else [grad_outputs]
+    else:
+        gos = list(grad_outputs)
+    if len(gos) != len(outs):
+        raise ValueError(f"grad: {len(gos)} grad_outputs for {len(outs)} outputs")
+    for o in outs:
+        if not o.requires_grad:
+            raise RuntimeError("grad: an output does not require grad and has no graph")
+    for x in ins:
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {x.shape} does not require grad")
+    seeds = [_seed(o, g, create_graph, "grad") for o, g in zip(outs, gos)]
+    found = _run_backward(outs, seeds, create_graph, set(ins))
+    result = []
+    for i, x in enumerate(ins):
+        if x not in found and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) is not used by the outputs; pass allow_unused=True")
+        result.append(found.get(x))
+    return tuple(result)
