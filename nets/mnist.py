@@ -1,0 +1,765 @@
+"""MNIST for ``nets``: IDX and ``mnist.pkl.gz`` readers, data lookup with a verified download, and the training command.
+
+Run ``python -m nets.mnist --help`` (or the ``nets-mnist`` console script) for the command.  The data layer is usable
+on its own::
+
+    from nets import mnist
+    training_data, validation_data, test_data = mnist.load_data_wrapper()   # Nielsen's lists of (x, y) pairs
+    (X, y), (X_val, y_val), (X_test, y_test) = mnist.load_data()          # arrays: X (N, 784), y (N,)
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import time
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "MNISTError",
+    "MNISTNotFoundError",
+    "FILES",
+    "MIRRORS",
+    "read_idx",
+    "write_idx",
+    "load_idx_folder",
+    "load_pickle",
+    "load_data",
+    "load_data_wrapper",
+    "find_data",
+    "default_cache_dir",
+    "download",
+    "main",
+]
+
+# The four standard file stems, in the order (train images, train labels, test images, test labels).
+FILES: dict[str, str] = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# md5 of the .gz files every public mirror serves, and of their uncompressed content (a re-compressed copy of
+# the same data, e.g. one made by a different gzip, still verifies through the second table).
+_MD5_GZ: dict[str, str] = {
+    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+_MD5_RAW: dict[str, str] = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+# IDX type byte -> big-endian numpy dtype (the IDX format's own table).
+_IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_IDX_CODES = {dt: code for code, dt in _IDX_DTYPES.items()}
+
+# No MNIST file comes near this; it only stops a corrupted header or a gzip bomb from exhausting memory.
+MAX_BYTES = 1 << 30
+_CHUNK = 1 << 20
+_VALIDATION_SIZE = 10_000
+
+
+class MNISTError(ValueError):
+    """A data file that is missing its promise: wrong magic, dimensions, counts, length, checksum or content."""
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """No MNIST data where we looked, and none could be downloaded."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# IDX
+
+
+def _open_maybe_gzip(path: Path) -> IO[bytes]:
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
+def _read_exact(f: IO[bytes], n: int, path: Path, what: str) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise MNISTError(f"{path}: truncated {what}: expected {n} bytes, found {len(data)}")
+    return data
+
+
+def _read_payload(f: IO[bytes], n: int, path: Path) -> bytearray:
+    # Grow the buffer with the data actually present, never with the size the header declares: a lying header
+    # in a small file must fail on the length check, not on a huge allocation.
+    buf = bytearray()
+    while len(buf) <= n:
+        chunk = f.read(min(_CHUNK, n + 1 - len(buf)))
+        if not chunk:
+            break
+        buf += chunk
+    if len(buf) < n:
+        raise MNISTError(f"{path}: truncated: the header declares {n} data bytes, the file has {len(buf)}")
+    if len(buf) > n:
+        raise MNISTError(f"{path}: too long: data continues after the {n} bytes the header declares")
+    return buf
+
+
+def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> np.ndarray:
+    """Return the array stored in an IDX file (gzip-compressed or raw), after checking its header and length.
+
+    The header is two zero bytes, a type byte (0x08 ubyte ... 0x0E double), the number of dimensions and
+    one big-endian uint32 per dimension.  The declared size is checked against the file before any
+    allocation of that size.
+
+    Parameters
+    ----------
+    path : path-like
+        An IDX file; gzip is recognised by its magic bytes, whatever the name.
+    max_bytes : int
+        Refuse files declaring more data than this.
+
+    Returns
+    -------
+    numpy.ndarray
+        The data in native byte order, with the declared shape (uint8 for MNIST).
+
+    Raises
+    ------
+    MNISTError
+        (a ValueError) naming the file and the problem: bad magic, unknown type, zero or absurd dimensions,
+        truncated or over-long data, corrupted gzip stream.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from nets.mnist import read_idx, write_idx
+    >>> p = os.path.join(tempfile.mkdtemp(), "x-idx1-ubyte.gz")
+    >>> write_idx(p, np.array([3, 1, 4], dtype=np.uint8))
+    >>> read_idx(p)
+    array([3, 1, 4], dtype=uint8)
+    """
+    path = Path(path)
+    try:
+        f = _open_maybe_gzip(path)
+    except OSError as e:
+        raise MNISTError(f"{path}: cannot open: {e.strerror or e}") from None
+    gz = isinstance(f, gzip.GzipFile)
+    try:
+        with f:
+            magic = _read_exact(f, 4, path, "header")
+            if magic[0] != 0 or magic[1] != 0:
+                raise MNISTError(
+                    f"{path}: bad magic number 0x{magic.hex()}: an IDX file starts with two zero bytes "
+                    "(0x00000801 for labels, 0x00000803 for images)"
+                )
+            dtype = _IDX_DTYPES.get(magic[2])
+            if dtype is None:
+                raise MNISTError(f"{path}: bad magic number 0x{magic.hex()}: unknown IDX type byte 0x{magic[2]:02x}")
+            ndim = magic[3]
+            if ndim == 0:
+                raise MNISTError(f"{path}: bad magic number 0x{magic.hex()}: zero dimensions")
+            dims = tuple(int(d) for d in np.frombuffer(_read_exact(f, 4 * ndim, path, "dimensions"), ">u4"))
+            nbytes = dtype.itemsize
+            for d in dims:
+                nbytes *= d
+            if nbytes > max_bytes:
+                raise MNISTError(f"{path}: the header declares dimensions {dims}, {nbytes} bytes (limit {max_bytes})")
+            if not gz:
+                actual = os.path.getsize(path) - 4 - 4 * ndim
+                if actual != nbytes:
+                    kind = "truncated" if actual < nbytes else "too long"
+                    raise MNISTError(
+                        f"{path}: {kind}: dimensions {dims} need {nbytes} data bytes, the file has {actual}"
+                    )
+            payload = _read_payload(f, nbytes, path)
+    except (OSError, EOFError, zlib.error) as e:
+        # gzip reports a cut-off or damaged stream as EOFError / BadGzipFile (an OSError) / zlib.error.
+        raise MNISTError(f"{path}: corrupted gzip data: {e}") from None
+    return np.frombuffer(payload, dtype).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Return nothing; write ``array`` as an IDX file, gzip-compressed when the name ends in ``.gz``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from nets.mnist import read_idx, write_idx
+    >>> p = os.path.join(tempfile.mkdtemp(), "x-idx3-ubyte")
+    >>> write_idx(p, np.zeros((2, 3, 3), dtype=np.uint8))
+    >>> read_idx(p).shape
+    (2, 3, 3)
+    """
+    array = np.asarray(array)
+    dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    code = _IDX_CODES.get(dtype)
+    if code is None or array.ndim == 0 or array.ndim > 255:
+        raise TypeError(f"write_idx: cannot store dtype {array.dtype} with shape {array.shape} in IDX")
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    body = header + np.ascontiguousarray(array, dtype).tobytes()
+    opener: Callable[..., IO[bytes]] = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(body)
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    # The standard names, plus the dotted spelling some mirrors and archives use.
+    dotted = stem.replace("-idx", ".idx")
+    for name in (stem + ".gz", stem, dotted + ".gz", dotted):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _missing_idx(folder: Path) -> list[str]:
+    return [stem for stem in FILES.values() if _find_idx(folder, stem) is None]
+
+
+def _pixels(raw: np.ndarray, path: Path, dtype: np.dtype) -> np.ndarray:
+    if raw.ndim != 3:
+        raise MNISTError(f"{path}: expected an images file with 3 dimensions (N, rows, cols), got shape {raw.shape}")
+    if raw.dtype != np.uint8:
+        raise MNISTError(f"{path}: expected unsigned-byte pixels (IDX type 0x08), got {raw.dtype}")
+    x = raw.reshape(raw.shape[0], -1).astype(dtype)
+    x /= 255.0
+    return x
+
+
+def _labels(raw: np.ndarray, path: Path) -> np.ndarray:
+    if raw.ndim != 1:
+        raise MNISTError(f"{path}: expected a labels file with 1 dimension (N,), got shape {raw.shape}")
+    if raw.dtype.kind not in "iu":
+        raise MNISTError(f"{path}: expected integer labels, got {raw.dtype}")
+    if raw.size and (raw.min() < 0 or raw.max() > 9):
+        raise MNISTError(f"{path}: labels must be digits 0..9, found values from {raw.min()} to {raw.max()}")
+    return raw.astype(np.int64)
+
+
+def load_idx_folder(
+    folder: str | os.PathLike[str], dtype: Any = np.float64
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Return ``((X_train, y_train), (X_test, y_test))`` from the four standard IDX files in ``folder``.
+
+    X is (N, rows*cols) with pixels in [0, 1] of ``dtype``; y is (N,) int64.
+
+    Raises
+    ------
+    MNISTError
+        naming the file when one is missing, corrupted, or when image and label counts differ.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from nets.mnist import FILES, load_idx_folder, write_idx
+    >>> d = tempfile.mkdtemp()
+    >>> for key, stem in FILES.items():
+    ...     shape = (4, 28, 28) if key.endswith("images") else (4,)
+    ...     write_idx(os.path.join(d, stem + ".gz"), np.full(shape, 255 if key.endswith("images") else 7, np.uint8))
+    >>> (X, y), (X_test, y_test) = load_idx_folder(d)
+    >>> X.shape, float(X.max()), y.tolist()
+    ((4, 784), 1.0, [7, 7, 7, 7])
+    """
+    folder = Path(folder)
+    dtype = _float_dtype(dtype, "load_idx_folder")
+    missing = _missing_idx(folder)
+    if missing:
+        raise MNISTError(f"{folder}: missing {', '.join(missing)} (.gz or uncompressed)")
+    out = []
+    for split in ("train", "test"):
+        ipath = _find_idx(folder, FILES[f"{split}_images"])
+        lpath = _find_idx(folder, FILES[f"{split}_labels"])
+        assert ipath is not None and lpath is not None
+        x = _pixels(read_idx(ipath), ipath, dtype)
+        y = _labels(read_idx(lpath), lpath)
+        if len(x) != len(y):
+            raise MNISTError(f"{ipath}: {len(x)} images but {lpath.name} has {len(y)} labels")
+        out.append((x, y))
+    return out[0], out[1]
+
+
+def _float_dtype(dtype: Any, who: str) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{who}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Nielsen's mnist.pkl.gz, through an unpickler that can only rebuild numeric numpy arrays and tuples
+
+_NDARRAY = object()  # stands in for numpy.ndarray: only _reconstruct may use it; calling it is refused
+
+
+def _np_private(name: str) -> Any:
+    # numpy 2 moved numpy.core to numpy._core; look in both so pickles from either generation load.
+    for mod in ("numpy._core.multiarray", "numpy._core.numeric", "numpy.core.multiarray", "numpy.core.numeric"):
+        try:
+            m = __import__(mod, fromlist=[name])
+        except ImportError:
+            continue
+        if hasattr(m, name):
+            return getattr(m, name)
+    raise ImportError(f"numpy has no {name}")  # pragma: no cover
+
+
+class _Refused(pickle.UnpicklingError):
+    pass
+
+
+def _shape_arg(shape: Any, who: str) -> tuple[int, ...]:
+    if not isinstance(shape, tuple) or not all(type(d) is int and 0 <= d for d in shape):
+        raise _Refused(f"{who}: shape must be a tuple of non-negative ints, got {shape!r}")
+    n = 1
+    for d in shape:
+        n *= d
+    if n > MAX_BYTES:
+        raise _Refused(f"{who}: shape {shape} is too large")
+    return shape
+
+
+def _safe_dtype(spec: Any, align: Any = False, copy: Any = False) -> np.dtype:
+    if not isinstance(spec, str) or not isinstance(align, bool) or not isinstance(copy, bool):
+        raise _Refused(f"numpy.dtype: refused arguments {spec!r}, {align!r}, {copy!r}")
+    dt = np.dtype(spec, align=align, copy=copy)
+    if dt.kind not in "biuf" or dt.fields is not None or dt.subdtype is not None:
+        raise _Refused(f"numpy.dtype: refused dtype {spec!r}: only plain numeric dtypes are allowed")
+    return dt
+
+
+def _safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
+    if subtype is not _NDARRAY or typecode not in (b"b", "b"):
+        raise _Refused("numpy _reconstruct: only plain numpy.ndarray may be rebuilt")
+    return _np_private("_reconstruct")(np.ndarray, _shape_arg(shape, "_reconstruct"), b"b")
+
+
+def _safe_frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    if not isinstance(buf, (bytes, bytearray, pickle.PickleBuffer)) or not isinstance(dtype, np.dtype):
+        raise _Refused("numpy _frombuffer: refused arguments")
+    if dtype.kind not in "biuf" or dtype.fields is not None or order not in ("C", "F"):
+        raise _Refused(f"numpy _frombuffer: refused dtype {dtype} / order {order!r}")
+    return np.frombuffer(buf, dtype=dtype).reshape(_shape_arg(shape, "_frombuffer"), order=order)
+
+
+def _safe_encode(text: Any, encoding: Any = "utf-8") -> bytes:
+    # Python 3 writes bytes into protocol-2 pickles as _codecs.encode(str, "latin1").
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _Refused(f"_codecs.encode: refused arguments ({type(text).__name__}, {encoding!r})")
+    return text.encode("latin1")
+
+
+_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _safe_dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _safe_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _safe_reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _safe_frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _safe_frombuffer,
+    ("_codecs", "encode"): _safe_encode,
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    # Every global a pickle names goes through find_class, so a pickle can only ever call the wrappers above.
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise _Refused(f"refused global {module}.{name}: only numpy arrays and tuples may be unpickled") from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise _Refused("refused persistent id")
+
+
+class _BoundedReader(io.RawIOBase):
+    def __init__(self, f: IO[bytes], limit: int) -> None:
+        self._f, self._left = f, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self._f.readinto(memoryview(b)[: min(len(b), self._left + 1)])  # type: ignore[attr-defined]
+        self._left -= n
+        if self._left < 0:
+            raise _Refused(f"more than {MAX_BYTES} bytes of data")
+        return n
+
+
+def _check_split(obj: Any, path: Path, name: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    if not (isinstance(obj, tuple) and len(obj) == 2):
+        raise MNISTError(f"{path}: the {name} set must be a tuple (images, labels), got {type(obj).__name__}")
+    x, y = obj
+    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
+        raise MNISTError(f"{path}: the {name} set must hold two numpy arrays")
+    if x.ndim != 2 or x.dtype.kind != "f":
+        raise MNISTError(f"{path}: {name} images must be a 2-D float array (N, 784), got {x.dtype} {x.shape}")
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise MNISTError(f"{path}: {name} labels must be a 1-D int array (N,), got {y.dtype} {y.shape}")
+    if len(x) != len(y):
+        raise MNISTError(f"{path}: {name} set has {len(x)} images but {len(y)} labels")
+    if x.size and not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 1.0):
+        raise MNISTError(f"{path}: {name} pixels must be finite and in [0, 1]")
+    if y.size and (y.min() < 0 or y.max() > 9):
+        raise MNISTError(f"{path}: {name} labels must be digits 0..9, found {y.min()}..{y.max()}")
+    return x.astype(dtype), y.astype(np.int64)
+
+
+def load_pickle(
+    path: str | os.PathLike[str], dtype: Any = np.float64
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Return Nielsen's ``(training, validation, test)`` array pairs from ``mnist.pkl.gz``, without running code.
+
+    The unpickler only knows how to rebuild numeric numpy arrays, their dtypes and tuples; a pickle that names
+    any other global (``os.system``, ``builtins.eval``, a class, ...) is refused before anything is called.
+    Python 2 pickles (Nielsen's file) and Python 3 ones (numpy 1.x or 2.x) both load.
+
+    Raises
+    ------
+    MNISTError
+        naming the file: refused content, corrupted gzip or pickle, or arrays of the wrong shape, type or range.
+
+    Examples
+    --------
+    >>> import gzip, pickle, tempfile, os, numpy as np
+    >>> from nets.mnist import load_pickle
+    >>> p = os.path.join(tempfile.mkdtemp(), "mnist.pkl.gz")
+    >>> pair = (np.zeros((2, 784), np.float32), np.array([1, 2]))
+    >>> with gzip.open(p, "wb") as f:
+    ...     pickle.dump((pair, pair, pair), f, protocol=2)
+    >>> [x.shape for x, y in load_pickle(p)]
+    [(2, 784), (2, 784), (2, 784)]
+    """
+    path = Path(path)
+    dtype = _float_dtype(dtype, "load_pickle")
+    try:
+        with _open_maybe_gzip(path) as f:
+            reader = io.BufferedReader(_BoundedReader(f, MAX_BYTES))
+            obj = _RestrictedUnpickler(reader, encoding="latin1").load()
+    except _Refused as e:
+        raise MNISTError(f"{path}: refused: {e}") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise MNISTError(f"{path}: cannot read: {e}") from None
+    except Exception as e:  # a malformed pickle can raise almost anything from inside the unpickler
+        raise MNISTError(f"{path}: not a valid MNIST pickle: {type(e).__name__}: {e}") from None
+    if not (isinstance(obj, tuple) and len(obj) == 3):
+        raise MNISTError(f"{path}: expected a tuple (training, validation, test), got {type(obj).__name__}")
+    splits = tuple(_check_split(s, path, n, dtype) for s, n in zip(obj, ("training", "validation", "test")))
+    widths = {x.shape[1] for x, _ in splits}
+    if len(widths) != 1:
+        raise MNISTError(f"{path}: the three sets have different image sizes {sorted(widths)}")
+    return splits
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Where the data comes from: --data, $MNIST_DIR, the per-user cache, a verified download into that cache
+
+Fetch = Callable[[str, IO[bytes]], None]
+Log = Callable[[str], None]
+
+# Accepted md5s per file: of the .gz the mirrors serve, and of its uncompressed content.
+CHECKSUMS: dict[str, tuple[str, ...]] = {stem: (_MD5_GZ[stem], _MD5_RAW[stem]) for stem in FILES.values()}
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def default_cache_dir(environ: dict[str, str] | None = None) -> Path:
+    """Return the per-user cache folder for MNIST: ``$XDG_CACHE_HOME/tinygrad-bp/mnist`` or ``~/.cache/...``.
+
+    Examples
+    --------
+    >>> from nets.mnist import default_cache_dir
+    >>> str(default_cache_dir({"XDG_CACHE_HOME": "/tmp/c"}))
+    '/tmp/c/tinygrad-bp/mnist'
+    """
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_CACHE_HOME", "")
+    # The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path(env.get("HOME") or Path.home()) / ".cache"
+    return base / "tinygrad-bp" / "mnist"
+
+
+def _url_fetch(url: str, out: IO[bytes]) -> None:
+    req = urllib.request.Request(url, headers={"User-Agent": "tinygrad-bp-mnist"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        expected = r.headers.get("Content-Length") if hasattr(r, "headers") else None
+        got = 0
+        while chunk := r.read(_CHUNK):
+            got += len(chunk)
+            if got > MAX_BYTES:
+                raise OSError(f"more than {MAX_BYTES} bytes")
+            out.write(chunk)
+    if expected is not None and expected.isdigit() and int(expected) != got:
+        raise OSError(f"partial download: {got} of {expected} bytes")
+
+
+def _md5_problem(path: Path, accepted: Sequence[str]) -> str | None:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+        gz = f.seek(0) == 0 and f.read(2) == b"\x1f\x8b"
+    if h.hexdigest() in accepted:
+        return None
+    got = h.hexdigest()
+    if gz:
+        # A re-compressed copy of the same bytes has another .gz digest but the same content digest.
+        inner = hashlib.md5()
+        try:
+            with gzip.open(path, "rb") as g:
+                n = 0
+                while chunk := g.read(_CHUNK):
+                    n += len(chunk)
+                    if n > MAX_BYTES:
+                        return f"more than {MAX_BYTES} bytes once decompressed"
+                    inner.update(chunk)
+        except (OSError, EOFError, zlib.error) as e:
+            return f"md5 mismatch (got {got}, expected {' or '.join(accepted)}); corrupted gzip: {e}"
+        if inner.hexdigest() in accepted:
+            return None
+    return f"md5 mismatch (got {got}, expected {' or '.join(accepted)})"
+
+
+def download(
+    stem: str,
+    dest: str | os.PathLike[str],
+    *,
+    fetch: Fetch | None = None,
+    mirrors: Sequence[str] = MIRRORS,
+    checksums: dict[str, tuple[str, ...]] | None = None,
+    log: Log | None = _stderr,
+) -> Path:
+    """Return the path of ``dest/<stem>.gz`` after downloading it from the first mirror whose copy verifies.
+
+    Each attempt goes to a temporary file in ``dest``; only a copy whose md5 is one of ``checksums[stem]`` is
+    renamed into place, so a partial or mismatching download is deleted, reported through ``log`` and never used.
+
+    Parameters
+    ----------
+    stem : str
+        One of :data:`FILES`' values, e.g. ``"t10k-labels-idx1-ubyte"``.
+    dest : path-like
+        The folder to write into (created if needed).
+    fetch : callable, optional
+        ``fetch(url, binary_file)`` writes the resource at ``url`` into the open file; raises OSError on failure.
+        Defaults to urllib (which also understands ``file://`` URLs).  Tests inject their own.
+    mirrors : sequence of str
+        Base URLs tried in order.
+    checksums : dict, optional
+        stem -> accepted md5 hex digests; defaults to :data:`CHECKSUMS`.
+    log : callable or None
+        Receives one line per attempt problem.
+
+    Raises
+    ------
+    MNISTNotFoundError
+        when no mirror gave a verified copy; the message lists each mirror's problem.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from nets.mnist import download
+    >>> def fetch(url, out):
+    ...     out.write(b"abc")
+    >>> ok = {"t10k-labels-idx1-ubyte": (hashlib.md5(b"abc").hexdigest(),)}
+    >>> download("t10k-labels-idx1-ubyte", tempfile.mkdtemp(), fetch=fetch, mirrors=["https://x/"],
+    ...          checksums=ok).name
+    't10k-labels-idx1-ubyte.gz'
+    """
+    dest = Path(dest)
+    fetch = _url_fetch if fetch is None else fetch
+    accepted = (CHECKSUMS if checksums is None else checksums)[stem]
+    log = log or (lambda msg: None)
+    dest.mkdir(parents=True, exist_ok=True)
+    final = dest / (stem + ".gz")
+    problems = []
+    for base in mirrors:
+        url = base.rstrip("/") + "/" + stem + ".gz"
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part", dir=dest)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                fetch(url, out)
+            problem = _md5_problem(tmp, accepted)
+            if problem is None:
+                os.replace(tmp, final)
+                return final
+            problems.append(f"{url}: {problem}; the download was deleted")
+        except (OSError, ValueError) as e:  # urllib's URLError/HTTPError are OSErrors; a bad URL is a ValueError
+            problems.append(f"{url}: {e}")
+        finally:
+            tmp.unlink(missing_ok=True)
+        log(problems[-1])
+    raise MNISTNotFoundError(f"could not download {stem}.gz: " + "; ".join(problems or ["no mirrors"]))
+
+
+def _source_in(path: Path) -> Path | None:
+    # A folder with the four IDX files, a folder holding mnist.pkl.gz, or a pickle file itself.
+    if path.is_file():
+        return path
+    if path.is_dir():
+        if not _missing_idx(path):
+            return path
+        for name in ("mnist.pkl.gz", "mnist.pkl"):
+            if (path / name).is_file():
+                return path / name
+    return None
+
+
+def find_data(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    fetch: Fetch | None = None,
+    mirrors: Sequence[str] = MIRRORS,
+    checksums: dict[str, tuple[str, ...]] | None = None,
+    log: Log | None = _stderr,
+) -> Path:
+    """Return where MNIST is: ``data``, else ``$MNIST_DIR``, else the user cache, else a verified download into it.
+
+    An explicit ``data`` or ``$MNIST_DIR`` is trusted as given (a folder of the four IDX files, a folder holding
+    ``mnist.pkl.gz``, or that file); if it has no data that is an error, not a reason to download.  Files in the
+    cache are checked against their md5s; a bad one is deleted and downloaded again.
+
+    Raises
+    ------
+    MNISTNotFoundError
+        with a short message saying where it looked and how to supply the data.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from nets.mnist import MNISTNotFoundError, find_data
+    >>> def offline(url, out):
+    ...     raise OSError("offline")
+    >>> try:
+    ...     find_data(environ={}, cache_dir=tempfile.mkdtemp(), fetch=offline, log=None)
+    ... except MNISTNotFoundError as e:
+    ...     print(str(e).splitlines()[-1])
+    Supply the four IDX files (or Nielsen's mnist.pkl.gz) with --data PATH or MNIST_DIR=PATH.
+    """
+    env = os.environ if environ is None else environ
+    how = "Supply the four IDX files (or Nielsen's mnist.pkl.gz) with --data PATH or MNIST_DIR=PATH."
+    for label, value in (("--data", data), ("$MNIST_DIR", env.get("MNIST_DIR") or None)):
+        if value is not None:
+            found = _source_in(Path(value))
+            if found is None:
+                what = "does not exist" if not Path(value).exists() else "has neither the four IDX files nor mnist.pkl.gz"
+                raise MNISTNotFoundError(f"no MNIST data: {label} {value} {what}.\n{how}")
+            return found
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(env)
+    sums = CHECKSUMS if checksums is None else checksums
+    log = log or (lambda msg: None)
+    for stem in FILES.values():
+        cached = cache / (stem + ".gz")
+        if cached.is_file():
+            problem = _md5_problem(cached, sums[stem])
+            if problem is not None:
+                log(f"{cached}: {problem}; deleting it and downloading again")
+                cached.unlink()
+    missing = [stem for stem in FILES.values() if not (cache / (stem + ".gz")).is_file()]
+    try:
+        for stem in missing:
+            log(f"downloading {stem}.gz into {cache}")
+            download(stem, cache, fetch=fetch, mirrors=mirrors, checksums=sums, log=log)
+    except (MNISTNotFoundError, OSError) as e:
+        raise MNISTNotFoundError(
+            f"no MNIST data: --data not given, $MNIST_DIR not set, cache {cache} incomplete, download failed "
+            f"({e}).\n{how}"
+        ) from None
+    return cache
+
+
+def _is_pickle(path: Path) -> bool:
+    return path.is_file() and (path.name.endswith(".pkl.gz") or path.name.endswith(".pkl"))
+
+
+def load_data(
+    data: str | os.PathLike[str] | None = None,
+    dtype: Any = np.float64,
+    *,
+    validation_size: int = _VALIDATION_SIZE,
+    **lookup: Any,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Return ``((X, y), (X_val, y_val), (X_test, y_test))``: X (N, 784) floats in [0, 1], y (N,) int64.
+
+    Nielsen's split: the first 50,000 training images train, the last ``validation_size`` (10,000) validate,
+    the 10,000 test images test.  A training set no bigger than ``validation_size`` (a small synthetic set)
+    keeps its last sixth for validation, MNIST's own ratio.  ``data`` and ``lookup`` go to :func:`find_data`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from nets.mnist import FILES, load_data, write_idx
+    >>> d = tempfile.mkdtemp()
+    >>> for key, stem in FILES.items():
+    ...     shape = (12, 28, 28) if key.endswith("images") else (12,)
+    ...     write_idx(os.path.join(d, stem), np.zeros(shape, np.uint8))
+    >>> [(X.shape, y.shape) for X, y in load_data(d, np.float32)]
+    [((10, 784), (10,)), ((2, 784), (2,)), ((12, 784), (12,))]
+    """
+    dtype = _float_dtype(dtype, "load_data")
+    source = find_data(data, **lookup)
+    if _is_pickle(source):
+        train, val, test = load_pickle(source, dtype)
+        return train, val, test
+    (x, y), test = load_idx_folder(source, dtype)
+    n_val = validation_size if len(x) > validation_size else len(x) // 6
+    cut = len(x) - n_val
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:]), test
+
+
+def load_data_wrapper(
+    data: str | os.PathLike[str] | None = None, dtype: Any = np.float64, **lookup: Any
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, int]], list[tuple[np.ndarray, int]]]:
+    """Return Nielsen's ``(training_data, validation_data, test_data)`` lists of ``(x, y)`` pairs.
+
+    Training pairs are x (784, 1) and a one-hot y (10, 1); validation and test pairs are x (784, 1) and an int.
+    Arguments are those of :func:`load_data`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from nets.mnist import FILES, load_data_wrapper, write_idx
+    >>> d = tempfile.mkdtemp()
+    >>> for key, stem in FILES.items():
+    ...     shape = (12, 28, 28) if key.endswith("images") else (12,)
+    ...     write_idx(os.path.join(d, stem), np.full(shape, 3, np.uint8))
+    >>> tr, va, te = load_data_wrapper(d)
+    >>> tr[0][0].shape, tr[0][1].ravel().tolist(), va[0][1]
+    ((784, 1), [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 3)
+    """
+    (x, y), (x_val, y_val), (x_test, y_test) = load_data(data, dtype, **lookup)
+    eye = np.eye(10, dtype=x.dtype)
+    training = [(xi.reshape(-1, 1), eye[yi].reshape(10, 1)) for xi, yi in zip(x, y)]
+    validation = [(xi.reshape(-1, 1), int(yi)) for xi, yi in zip(x_val, y_val)]
+    test = [(xi.reshape(-1, 1), int(yi)) for xi, yi in zip(x_test, y_test)]
+    return training, validation, test
