@@ -1,6 +1,7 @@
 """The `Function` base class: one differentiable primitive, its saved context and its registration."""
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -8,6 +9,10 @@ import numpy as np
 from .tensor import Tensor, _grad_mode, _new
 
 __all__ = ["Function", "register", "register_binary"]
+
+# C-level attribute readers: Function.apply is the hot path of every op.
+_requires_grad = attrgetter("requires_grad")
+_data = attrgetter("data")
 
 
 class Function:
@@ -64,25 +69,30 @@ class Function:
             if x.__class__ is not Tensor:
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
-        ctx = cls.__new__(cls)
+        ctx = object.__new__(cls)
         ctx.saved = ()
-        if _grad_mode.enabled:
-            need = tuple([x.requires_grad for x in inputs])
-        else:
-            need = (False,) * len(inputs)
+        need = tuple(map(_requires_grad, inputs)) if _grad_mode.enabled else (False,) * len(inputs)
         ctx.needs_input_grad = need
         try:
-            data = cls.forward(ctx, *[x.data for x in inputs], **kwargs)
+            data = cls.forward(ctx, *map(_data, inputs), **kwargs)
         except (ValueError, TypeError) as e:
             shapes = ", ".join(str(x.data.shape) for x in inputs)
             kind = ValueError if isinstance(e, ValueError) else TypeError
             raise kind(f"{cls.__name__}: {e} (input shapes {shapes})") from e
         if data.__class__ is not np.ndarray:
             data = np.asarray(data)
+        out = object.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out._retain = False
         if True in need:
             ctx.parents = inputs
-            return _new(data, True, ctx)
-        return _new(data, False, None)
+            out.requires_grad = True
+            out._ctx = ctx
+        else:
+            out.requires_grad = False
+            out._ctx = None
+        return out
 
 
 def register(name: str, method: Callable[..., Any]) -> None:

@@ -190,21 +190,34 @@ register("log", lambda self: Log.apply(self))
 
 
 class Sigmoid(Function):
-    """σ(z) = 1 / (1 + e⁻ᶻ), computed from e^(−|z|) so it never overflows; saves its output for σ′."""
+    """σ(z) = 1 / (1 + e⁻ᶻ); saves its output, since σ′(z) = σ(z)(1 − σ(z))."""
 
     __slots__ = ()
 
     def forward(ctx, z):
-        e = np.exp(-np.abs(z))
-        a = np.where(z >= 0, 1.0, e) / (1.0 + e)
-        if a.dtype != z.dtype:
-            a = a.astype(z.dtype)
+        # e⁻ᶻ overflows for very negative z; clamping −z just below that bound changes σ by less than
+        # the smallest normal float and keeps numpy quiet.  Inside the bound this is the textbook formula.
+        t = np.negative(z)
+        np.minimum(t, _exp_limit(t.dtype), out=t)
+        np.exp(t, out=t)
+        t += 1.0
+        a = np.reciprocal(t, out=t)
         ctx.saved = (a,)
         return a
 
     def backward(ctx, grad_out):
         (a,) = ctx.saved
-        return (grad_out * (a * (1 - a)),)  # the ⊙ σ′(z) of BP1 and BP2, with σ′(z) = σ(z)(1 − σ(z))
+        return (grad_out * (a * (1 - a)),)  # the ⊙ σ′(z) of BP1 and BP2
+
+
+_EXP_LIMITS: dict[np.dtype, float] = {}
+
+
+def _exp_limit(dtype: np.dtype) -> float:
+    limit = _EXP_LIMITS.get(dtype)
+    if limit is None:
+        limit = _EXP_LIMITS[dtype] = float(np.floor(np.log(np.finfo(dtype).max)))
+    return limit
 
 
 register("sigmoid", lambda self: Sigmoid.apply(self))
@@ -595,8 +608,7 @@ class QuadraticCost(Function):
             raise ValueError(f"quadratic_cost: a has shape {a.shape} but y has shape {y.shape}")
         ctx.saved = (a, y)
         d = (a - y).ravel()
-        n = a.shape[0] if a.ndim > 1 else 1
-        return np.asarray(0.5 * (d @ d) / n, dtype=np.result_type(a, y))
+        return 0.5 * (d @ d) / (a.shape[0] if a.ndim > 1 else 1)
 
     def backward(ctx, grad_out):
         a, y = ctx.saved

@@ -271,7 +271,7 @@ def _seed(t: Tensor, grad: Any, create_graph: bool, who: str) -> Any:
                 f"{who}: grad can be implicit only for a one-element output, got shape {t.data.shape}; "
                 "pass grad= with that shape"
             )
-        g: Any = np.ones_like(t.data)
+        g: Any = np.ones(t.data.shape, t.data.dtype)
     else:
         g = grad if isinstance(grad, Tensor) and create_graph else np.array(np.asarray(grad), dtype=t.data.dtype)
         if g.shape != t.data.shape:
@@ -325,74 +325,80 @@ def _run_backward(
     pending: dict[Tensor, Any] = {}
     owned: set[Tensor] = set()  # pending buffers the engine allocated itself, safe to `+=` into
     for r, s in zip(roots, seeds):
-        if r in pending:
-            pending[r] = pending[r] + s
-            owned.add(r)
-        else:
-            pending[r] = s
+        pending[r] = s if r not in pending else _plus(pending[r], s)
     found: dict[Tensor, Any] = {}
+    order = _toposort(roots)
+    order.reverse()
     prev_mode = _grad_mode.enabled
     _grad_mode.enabled = create_graph
     try:
-        for t in reversed(_toposort(roots)):
+        for t in order:
             grad_out = pending.pop(t, None)
             if grad_out is None:
                 continue
-            if wanted is None:
-                if t._retain:
-                    t.grad = grad_out if t.grad is None else _plus(t.grad, grad_out)
-            elif t in wanted:
+            if t._retain and wanted is None:
+                t.grad = grad_out if t.grad is None else _plus(t.grad, grad_out)
+            if wanted is not None and t in wanted:
                 found[t] = grad_out
             ctx = t._ctx
-            cls = type(ctx)
             if create_graph:
-                if cls.once_differentiable:
-                    raise RuntimeError(
-                        f"{cls.__name__}: this op is once-differentiable; its backward cannot be "
-                        "recorded with create_graph=True"
-                    )
-                saved = ctx.saved
-                ctx.saved = _as_graph_saved(ctx, t)
-                try:
-                    grads = cls.backward(ctx, grad_out)
-                finally:
-                    ctx.saved = saved
+                grads = _graph_backward(ctx, t, grad_out)
             else:
-                grads = cls.backward(ctx, grad_out)
+                grads = type(ctx).backward(ctx, grad_out)
             parents = ctx.parents
-            if grads.__class__ is not tuple:
-                grads = tuple(grads) if isinstance(grads, list) else (grads,)
-            if len(grads) != len(parents):
-                raise RuntimeError(
-                    f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(parents)} input(s)"
-                )
-            for i, (p, g) in enumerate(zip(parents, grads)):
+            if grads.__class__ is not tuple or len(grads) != len(parents):
+                grads = _check_arity(ctx, grads)
+            for p, g in zip(parents, grads):
                 if g is None or not p.requires_grad:
                     continue
-                g = _check_grad(cls, i, p, g, create_graph)
+                if create_graph or g.__class__ is not np.ndarray or g.shape != p.data.shape or g.dtype != p.data.dtype:
+                    g = _check_grad(ctx, p, g, create_graph)
                 acc = pending.get(p)
                 if acc is None:
                     pending[p] = g
-                elif create_graph:
-                    pending[p] = acc + g
                 elif p in owned:
                     acc += g
                 else:
-                    # A fresh buffer (numpy turns 0-d results into scalars, hence asarray) we may `+=` into.
-                    pending[p] = np.asarray(acc + g)
-                    owned.add(p)
+                    pending[p] = _plus(acc, g)
+                    if not create_graph:
+                        owned.add(p)
     finally:
         _grad_mode.enabled = prev_mode
     # What is left pending are leaves (nodes without a recorded op).
     for p, g in pending.items():
-        if wanted is None:
-            if p.grad is None:
-                p.grad = g if create_graph or g.flags.writeable else g.copy()
-            else:
-                p.grad = _plus(p.grad, g)
-        elif p in wanted:
-            found[p] = g
+        if wanted is not None:
+            if p in wanted:
+                found[p] = g
+        elif p.grad is None:
+            # Views (a broadcast, a slice) may be read-only or alias another gradient: give the leaf its own.
+            p.grad = g if create_graph or g.base is None else g.copy()
+        else:
+            p.grad = _plus(p.grad, g)
     return found
+
+
+def _graph_backward(ctx: Function, out: Tensor, grad_out: Tensor) -> Any:
+    cls = type(ctx)
+    if cls.once_differentiable:
+        raise RuntimeError(
+            f"{cls.__name__}: this op is once-differentiable; its backward cannot be recorded with create_graph=True"
+        )
+    saved = ctx.saved
+    ctx.saved = _as_graph_saved(ctx, out)
+    try:
+        return type(ctx).backward(ctx, grad_out)
+    finally:
+        ctx.saved = saved
+
+
+def _check_arity(ctx: Function, grads: Any) -> tuple[Any, ...]:
+    if grads.__class__ is not tuple:
+        grads = tuple(grads) if isinstance(grads, list) else (grads,)
+    if len(grads) != len(ctx.parents):
+        raise RuntimeError(
+            f"{type(ctx).__name__}.backward returned {len(grads)} gradient(s) for {len(ctx.parents)} input(s)"
+        )
+    return grads
 
 
 def _plus(acc: Any, g: Any) -> Any:
@@ -400,11 +406,13 @@ def _plus(acc: Any, g: Any) -> Any:
     return np.asarray(total) if isinstance(total, np.generic) else total
 
 
-def _check_grad(cls: type, i: int, p: Tensor, g: Any, create_graph: bool) -> Any:
+def _check_grad(ctx: Function, p: Tensor, g: Any, create_graph: bool) -> Any:
+    name = type(ctx).__name__
+    i = next(k for k, q in enumerate(ctx.parents) if q is p)
     if create_graph:
         if not isinstance(g, Tensor):
             raise RuntimeError(
-                f"{cls.__name__}: backward returned a plain array for input {i} under create_graph=True, "
+                f"{name}: backward returned a plain array for input {i} under create_graph=True, "
                 "so it cannot be differentiated again; write it with Tensor-compatible ops or set "
                 "once_differentiable = True"
             )
@@ -413,15 +421,11 @@ def _check_grad(cls: type, i: int, p: Tensor, g: Any, create_graph: bool) -> Any
             g = g.data
         g = np.asarray(g)
     if g.shape != p.data.shape:
-        raise ValueError(
-            f"{cls.__name__}.backward returned a gradient of shape {g.shape} for input {i} "
-            f"of shape {p.data.shape}"
-        )
+        raise ValueError(f"{name}.backward returned a gradient of shape {g.shape} for input {i} of shape {p.data.shape}")
     if g.dtype != p.data.dtype:
         if g.dtype.kind != "f":
             raise TypeError(
-                f"{cls.__name__}.backward returned a gradient of dtype {g.dtype} for input {i} "
-                f"of dtype {p.data.dtype}"
+                f"{name}.backward returned a gradient of dtype {g.dtype} for input {i} of dtype {p.data.dtype}"
             )
         g = g.astype(p.data.dtype)
     return g
