@@ -198,6 +198,8 @@ class Sigmoid(Function):
         # e⁻ᶻ overflows for very negative z; clamping −z just below that bound changes σ by less than
         # the smallest normal float and keeps numpy quiet.  Inside the bound this is the textbook formula.
         t = np.negative(z)
+        if t.__class__ is not np.ndarray:  # a 0-d z gives a numpy scalar, which cannot be an out= buffer
+            t = np.asarray(t)
         np.minimum(t, _exp_limit(t.dtype), out=t)
         np.exp(t, out=t)
         t += 1.0

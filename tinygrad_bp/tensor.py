@@ -327,6 +327,7 @@ def _run_backward(
     for r, s in zip(roots, seeds):
         pending[r] = s if r not in pending else _plus(pending[r], s)
     found: dict[Tensor, Any] = {}
+    given: set[int] = set()  # ids of the arrays handed out as .grad by this pass
     order = _toposort(roots)
     order.reverse()
     prev_mode = _grad_mode.enabled
@@ -337,7 +338,7 @@ def _run_backward(
             if grad_out is None:
                 continue
             if t._retain and wanted is None:
-                t.grad = grad_out if t.grad is None else _plus(t.grad, grad_out)
+                t.grad = _own(grad_out, given, create_graph) if t.grad is None else _plus(t.grad, grad_out)
             if wanted is not None and t in wanted:
                 found[t] = grad_out
             ctx = t._ctx
@@ -370,11 +371,19 @@ def _run_backward(
             if p in wanted:
                 found[p] = g
         elif p.grad is None:
-            # Views (a broadcast, a slice) may be read-only or alias another gradient: give the leaf its own.
-            p.grad = g if create_graph or g.base is None else g.copy()
+            p.grad = _own(g, given, create_graph)
         else:
             p.grad = _plus(p.grad, g)
     return found
+
+
+def _own(g: Any, given: set[int], create_graph: bool) -> Any:
+    # Views (a broadcast, a slice) may be read-only or alias another gradient, and an op may pass one
+    # array to several inputs (Add does): every tensor's .grad must be its own array.
+    if not create_graph and (g.base is not None or id(g) in given):
+        g = g.copy()
+    given.add(id(g))
+    return g
 
 
 def _graph_backward(ctx: Function, out: Tensor, grad_out: Tensor) -> Any:
