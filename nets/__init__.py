@@ -1,0 +1,35 @@
+"""nets: Nielsen's sigmoid MLP with quadratic cost and SGD, trained by tinygrad_bp's autodiff.
+
+Examples
+--------
+>>> import numpy as np
+>>> from nets import Network, QuadraticCost
+>>> net = Network([4, 3, 2], cost=QuadraticCost, seed=0)
+>>> net.feedforward(np.zeros((4, 1))).shape
+(2, 1)
+"""
+from .costs import COSTS, CrossEntropyCost, QuadraticCost, get_cost
+from .init import init_params
+from .layers import Linear, ReLU, Sequential, Sigmoid, Tanh
+from .module import Layer, Module
+from .network import Network, load, one_hot
+from .optim import SGD
+
+__all__ = [
+    "Module",
+    "Layer",
+    "Linear",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "Sequential",
+    "QuadraticCost",
+    "CrossEntropyCost",
+    "COSTS",
+    "get_cost",
+    "SGD",
+    "init_params",
+    "Network",
+    "load",
+    "one_hot",
+]

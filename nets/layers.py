@@ -1,0 +1,169 @@
+"""Layer types: `Linear` (row batches), the activations `Sigmoid`, `Tanh`, `ReLU`, and `Sequential`.
+
+Each layer's forward is one graph node of tinygrad_bp, so a step through Nielsen's net records
+Linear → Sigmoid → Linear → Sigmoid → cost and nothing else.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from tinygrad_bp import Tensor, linear
+
+from .init import init_linear
+from .module import Module
+
+__all__ = ["Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "ACTIVATIONS"]
+
+
+class Linear(Module):
+    """Return a fully connected layer z = x @ w + b for row batches x (N, n_in).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths: w is (n_in, n_out), b is (n_out,).
+    init : {"default", "large", "zeros"}
+        ``"default"``: w ~ N(0, 1/n_in), b ~ N(0, 1) (network2); ``"large"``: both N(0, 1) (network.py).
+    rng : int, numpy Generator or None
+        The source of the random draws.
+    dtype : numpy float dtype
+        The parameters' dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinygrad_bp import Tensor
+    >>> from nets import Linear
+    >>> layer = Linear(3, 2, rng=0)
+    >>> layer(Tensor(np.ones((5, 3)))).shape
+    (5, 2)
+    >>> layer
+    Linear(n_in=3, n_out=2)
+    """
+
+    def __init__(
+        self, n_in: int, n_out: int, *, init: str = "default", rng: Any = None, dtype: Any = np.float64
+    ) -> None:
+        if int(n_in) < 1 or int(n_out) < 1:
+            raise ValueError(f"Linear: widths must be positive, got n_in={n_in}, n_out={n_out}")
+        if np.dtype(dtype).kind != "f":
+            raise TypeError(f"Linear: dtype must be a float dtype, got {np.dtype(dtype)}")
+        w, b = init_linear(int(n_in), int(n_out), init, rng, dtype)
+        self.w = Tensor(w, requires_grad=True)
+        self.b = Tensor(b, requires_grad=True)
+
+    @property
+    def n_in(self) -> int:
+        """Return the input width."""
+        return self.w.data.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        """Return the output width."""
+        return self.w.data.shape[1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return z = x @ w + b, recorded as a single node."""
+        return linear(x, self.w, self.b)
+
+    def extra_repr(self) -> str:
+        dt = self.w.data.dtype
+        return f"n_in={self.n_in}, n_out={self.n_out}" + ("" if dt == np.float64 else f", dtype={dt}")
+
+
+class Sigmoid(Module):
+    """Return the elementwise logistic function σ(z) = 1 / (1 + e⁻ᶻ) as a layer.
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor
+    >>> from nets import Sigmoid
+    >>> Sigmoid()(Tensor([0.0])).numpy()
+    array([0.5])
+    """
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Return σ(z)."""
+        return z.sigmoid()
+
+
+class Tanh(Module):
+    """Return the elementwise hyperbolic tangent as a layer.
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor
+    >>> from nets import Tanh
+    >>> Tanh()(Tensor([0.0])).numpy()
+    array([0.])
+    """
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Return tanh(z)."""
+        return z.tanh()
+
+
+class ReLU(Module):
+    """Return the elementwise max(z, 0) as a layer (derivative 0 at z = 0).
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor
+    >>> from nets import ReLU
+    >>> ReLU()(Tensor([-1.0, 2.0])).numpy().tolist() == [0.0, 2.0]
+    True
+    """
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Return max(z, 0)."""
+        return z.relu()
+
+
+ACTIVATIONS: dict[str, type[Module]] = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}
+"""The activation layers by the names the command line and ``Network(activation=...)`` use."""
+
+
+class Sequential(Module):
+    """Return a chain of layers applied in order; its parameters are named by position.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinygrad_bp import Tensor
+    >>> from nets import Linear, Sequential, Sigmoid
+    >>> model = Sequential(Linear(4, 3, rng=0), Sigmoid(), Linear(3, 2, rng=1))
+    >>> model(Tensor(np.zeros((1, 4)))).shape
+    (1, 2)
+    >>> len(model), type(model[1]).__name__
+    (3, 'Sigmoid')
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module")
+        self.layers = list(layers)
+
+    def named_children(self) -> Iterator[tuple[str, Any]]:
+        """Return an iterator over (position as text, layer)."""
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return the output of the last layer after passing ``x`` through all of them."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
