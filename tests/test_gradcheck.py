@@ -195,6 +195,17 @@ def test_gradcheck_float32_inputs_checked_in_float64_with_warning() -> None:
     assert x.dtype == np.float32 and x.grad is None
 
 
+def test_gradcheck_warns_when_a_copied_input_goes_unused() -> None:
+    # A float32 variable the function reads from elsewhere (a layer's parameter) cannot be perturbed
+    # through a copy; without the warning the check would pass vacuously.
+    w = Tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    with pytest.warns(UserWarning) as record:
+        gradcheck(lambda a, _: tg.linear(a, w), x, w)
+    messages = [str(r.message) for r in record]
+    assert any("input 1 had to be checked on a float64 copy, which the function never used" in m for m in messages)
+
+
 def test_gradcheck_float64_inputs_do_not_warn() -> None:
     x = Tensor([0.3, -1.2], requires_grad=True)
     with warnings.catch_warnings():

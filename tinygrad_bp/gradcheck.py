@@ -19,7 +19,14 @@ __all__ = ["gradcheck", "GradcheckError"]
 
 
 class GradcheckError(AssertionError):
-    """Raised by ``gradcheck`` when an analytic gradient disagrees with finite differences."""
+    """Raised by ``gradcheck`` when an analytic gradient disagrees with finite differences.
+
+    Examples
+    --------
+    >>> from tinygrad_bp import GradcheckError
+    >>> issubclass(GradcheckError, AssertionError)
+    True
+    """
 
 
 @dataclass
@@ -160,10 +167,20 @@ def _vjp_mismatches(
 
     xs = [args[i] for i in checked]
     live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
-    analytic: list[np.ndarray] = [np.zeros(x.shape) for x in xs]
+    found: tuple[Any, ...] = (None,) * len(xs)
     if live:
         found = grad([o for o, _ in live], xs, [v for _, v in live], allow_unused=True)
-        analytic = [a if g is None else np.asarray(g, dtype=np.float64) for a, g in zip(analytic, found)]
+    analytic = [np.zeros(x.shape) if g is None else np.asarray(g, dtype=np.float64) for x, g in zip(xs, found)]
+    unused_copies = [label for label, i, g in zip(labels, checked, found) if g is None and args[i] is not inputs[i]]
+    if unused_copies:
+        # The function reads these variables from somewhere else (a layer's own parameter, say), so
+        # neither the engine nor the finite differences see them and the check would pass vacuously.
+        warnings.warn(
+            f"{who}: {', '.join(unused_copies)} had to be checked on a float64 copy, which the function "
+            "never used; pass float64 leaf tensors to check variables the function holds itself",
+            UserWarning,
+            stacklevel=3,
+        )
     del outs, live  # free the recorded graph before the many forward passes below
 
     mismatches: list[_Mismatch] = []

@@ -150,7 +150,14 @@ def matmul_shapes(max_batch_dims: int = 2, max_side: int = 4) -> Any:
 
 # ============================================================================ assert_layer_conforms
 class ConformanceError(AssertionError):
-    """Raised by ``assert_layer_conforms``; the message names the check and the input that failed."""
+    """Raised by ``assert_layer_conforms``; the message names the check and the input that failed.
+
+    Examples
+    --------
+    >>> from tinygrad_bp.testing import ConformanceError
+    >>> issubclass(ConformanceError, AssertionError)
+    True
+    """
 
 
 class _Cotangent(Function):
