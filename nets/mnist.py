@@ -763,3 +763,263 @@ def load_data_wrapper(
     validation = [(xi.reshape(-1, 1), int(yi)) for xi, yi in zip(x_val, y_val)]
     test = [(xi.reshape(-1, 1), int(yi)) for xi, yi in zip(x_test, y_test)]
     return training, validation, test
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The training command
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _float_in(low: float, *, open_low: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not np.isfinite(v) or v < low or (open_low and v == low):
+            raise argparse.ArgumentTypeError(f"expected a finite number {'>' if open_low else '>='} {low}, got {text!r}")
+        return v
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``python -m nets.mnist``; its defaults are Nielsen's network.py run.
+
+    Examples
+    --------
+    >>> from nets.mnist import build_parser
+    >>> a = build_parser().parse_args([])
+    >>> a.sizes, a.cost, a.epochs, a.batch_size, a.eta, a.init
+    ([784, 30, 10], 'quadratic', 30, 10, 3.0, 'large')
+    """
+    p = argparse.ArgumentParser(
+        prog="python -m nets.mnist",
+        description="Train Nielsen's sigmoid network on MNIST with autodiff backprop, printing "
+        "'Epoch j: correct / 10000' after each epoch, as network.py does.",
+        epilog="Data lookup: --data, then $MNIST_DIR, then the cache ($XDG_CACHE_HOME or ~/.cache)/tinygrad-bp/mnist, "
+        "then a download into that cache, md5-verified. Ctrl-C stops after the current mini-batch "
+        "(and saves, with --save).",
+    )
+    p.add_argument("--epochs", type=_positive_int, default=30, help="passes over the training set (default 30)")
+    p.add_argument("--batch-size", type=_positive_int, default=10, help="mini-batch size (default 10)")
+    p.add_argument("--eta", type=_float_in(0.0, open_low=True), default=3.0, help="learning rate η (default 3.0)")
+    p.add_argument("--sizes", type=_positive_int, nargs="+", default=[784, 30, 10], metavar="N",
+                   help="layer widths, input first (default 784 30 10)")
+    p.add_argument("--cost", choices=("quadratic", "cross-entropy"), default="quadratic", help="default quadratic")
+    p.add_argument("--init", choices=("large", "default"), default="large",
+                   help="large: N(0,1) as network.py; default: N(0,1/n_in) weights as network2 (default large)")
+    p.add_argument("--lmbda", type=_float_in(0.0, open_low=False), default=0.0,
+                   help="L2 strength λ, network2's (1-ηλ/n) decay with n = training-set size (default 0)")
+    p.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
+                   help="activation of every layer (default sigmoid, as network.py)")
+    p.add_argument("--seed", type=int, default=None, help="seed for initialisation and shuffling (default: random)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default float64")
+    p.add_argument("--data", metavar="PATH", default=None,
+                   help="a folder with the four MNIST IDX files (.gz or raw), or Nielsen's mnist.pkl.gz")
+    p.add_argument("--save", metavar="MODEL.json", default=None, help="save the trained network (network2 JSON)")
+    p.add_argument("--plot", metavar="CURVES.png", default=None,
+                   help="plot test accuracy per epoch (needs matplotlib: pip install 'tinygrad-bp[plot]')")
+    p.add_argument("--quiet", action="store_true", help="print only the last epoch's line; no progress bar")
+    p.add_argument("--load", metavar="MODEL.json", default=None,
+                   help="evaluate a saved network on the test set instead of training")
+    return p
+
+
+class _Stop:
+    # The first Ctrl-C only raises a flag that training checks after each mini-batch; a second one aborts.
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __enter__(self) -> "_Stop":
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: leave Ctrl-C alone
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _progress_bar(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+def _plot(path: str, history: list[tuple[int, int, int, float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([h[0] for h in history], [100.0 * h[1] / h[2] for h in history], marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _evaluate_saved(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> int:
+    from .network import Network
+
+    try:
+        net = Network.load(args.load)
+    except OSError as e:
+        raise MNISTError(f"{args.load}: cannot read the model: {e.strerror or e}") from None
+    except ValueError as e:  # Network.load's message already names the file and the problem
+        raise MNISTError(str(e)) from None
+    _, _, (x_test, y_test) = load_data(args.data, net.dtype, fetch=fetch, log=log)
+    if net.sizes[0] != x_test.shape[1] or net.sizes[-1] != 10:
+        raise MNISTError(f"{args.load}: sizes {net.sizes} do not fit images of {x_test.shape[1]} pixels and 10 digits")
+    correct = net.evaluate((x_test, y_test))
+    print(f"Test: {correct} / {len(y_test)}", flush=True)
+    return 0
+
+
+def _train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> int:
+    from .network import Network
+
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise MNISTError(
+                "--plot needs matplotlib, which is not installed; install it with: pip install 'tinygrad-bp[plot]'"
+            ) from None
+    dtype = np.dtype(args.dtype)
+    source = find_data(args.data, fetch=fetch, log=log)
+    (x, y), _, (x_test, y_test) = load_data(source, dtype)
+    if log:
+        log(f"data: {source} ({len(x)} training, {len(x_test)} test images)")
+    if args.sizes[0] != x.shape[1] or args.sizes[-1] != 10 or len(args.sizes) < 2:
+        raise MNISTError(
+            f"--sizes {' '.join(map(str, args.sizes))} does not fit the data: the first width must be the "
+            f"{x.shape[1]} pixels and the last the 10 digits"
+        )
+    seed = args.seed
+    if seed is None:
+        # Draw the seed here, rather than let Network do it, so the run can be repeated.
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+        if log:
+            log(f"seed: {seed} (pass --seed {seed} to repeat this run)")
+    net = Network(args.sizes, cost=args.cost, init=args.init, seed=seed, dtype=dtype, activation=args.activation)
+
+    tqdm = _progress_bar(sys.stdout.isatty() and not args.quiet)
+    history: list[tuple[int, int, int, float]] = []
+    where = {"epoch": 0, "batch": 0, "n_batches": 0}
+    bar: Any = None
+
+    with _Stop() as stop:
+
+        def after_batch(epoch: int, k: int, n_batches: int) -> bool:
+            nonlocal bar
+            where.update(epoch=epoch, batch=k + 1, n_batches=n_batches)
+            if tqdm is not None:
+                if bar is None:
+                    bar = tqdm(total=n_batches, desc=f"Epoch {epoch}", unit="batch", leave=False, file=sys.stdout)
+                bar.update(1)
+                if k + 1 == n_batches or stop.requested:
+                    bar.close()
+                    bar = None
+            return stop.requested
+
+        def after_epoch(epoch: int, info: dict) -> bool:
+            history.append((epoch, info["correct"], info["n_test"], info["seconds"]))
+            if not args.quiet:
+                print(f"Epoch {epoch}: {info['correct']} / {info['n_test']}  ({info['seconds']:.2f} s)", flush=True)
+            return stop.requested
+
+        net.SGD(
+            (x, y),
+            args.epochs,
+            args.batch_size,
+            args.eta,
+            lmbda=args.lmbda,
+            test_data=(x_test, y_test),
+            verbose=False,
+            callback=after_batch,
+            epoch_callback=after_epoch,
+        )
+        interrupted = stop.requested
+
+    if args.quiet and history:
+        epoch, correct, n_test, seconds = history[-1]
+        print(f"Epoch {epoch}: {correct} / {n_test}  ({seconds:.2f} s)", flush=True)
+    saved = ""
+    if args.save is not None:
+        net.save(args.save)
+        saved = f"; saved the network to {args.save}"
+        if log and not interrupted:
+            log(f"saved the network to {args.save}")
+    if args.plot is not None and history:
+        _plot(args.plot, history)
+        if log:
+            log(f"plotted test accuracy to {args.plot}")
+    if interrupted:
+        if where["batch"] == where["n_batches"]:
+            done = f"after epoch {where['epoch']}"
+        else:
+            done = f"in epoch {where['epoch']} after mini-batch {where['batch']} of {where['n_batches']}"
+        print(f"Interrupted {done}{saved}.", file=sys.stderr, flush=True)
+        return 130
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, fetch: Fetch | None = None) -> int:
+    """Return the exit code of ``python -m nets.mnist``: train (or, with ``--load``, evaluate) on MNIST.
+
+    Errors about the data, the flags' fit to it, or a model file print one line (or two) to stderr and return
+    1; Ctrl-C returns 130.  ``fetch`` replaces the downloader (see :func:`download`).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from nets.mnist import FILES, main, write_idx
+    >>> d = tempfile.mkdtemp()
+    >>> for key, stem in FILES.items():
+    ...     shape = (12, 28, 28) if key.endswith("images") else (12,)
+    ...     write_idx(os.path.join(d, stem), np.zeros(shape, np.uint8))
+    >>> main(["--data", d, "--epochs", "1", "--seed", "0", "--quiet"])  # doctest: +ELLIPSIS
+    Epoch 0: ... / 12  (... s)
+    0
+    """
+    args = build_parser().parse_args(argv)
+    log = None if args.quiet else _stderr
+    try:
+        if args.load is not None:
+            return _evaluate_saved(args, fetch, log)
+        return _train(args, fetch, log)
+    except (MNISTError, MNISTNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
