@@ -176,13 +176,18 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        subs = [(n, v) for n, v in self.named_children() if isinstance(v, (Module, list, tuple))]
-        lines = []
-        for name, value in subs:
-            for label, mod in _modules_in(name, value):
-                body = repr(mod).replace("\n", "\n  ")
-                lines.append(f"  ({label}): {body}")
         head = f"{type(self).__name__}({self.extra_repr()}"
+        if id(self) in _IN_REPR:  # a module reachable from itself is shown once
+            return head + " ...)"
+        _IN_REPR.add(id(self))
+        try:
+            lines = []
+            for name, value in self.named_children():
+                for label, mod in _modules_in(name, value):
+                    body = repr(mod).replace("\n", "\n  ")
+                    lines.append(f"  ({label}): {body}")
+        finally:
+            _IN_REPR.discard(id(self))
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
@@ -190,6 +195,8 @@ class Module:
 
 Layer = Module
 """Another name for ``Module``, for code that speaks of layers."""
+
+_IN_REPR: set[int] = set()  # ids of the modules whose repr is being built, to cut loops
 
 
 def _modules_in(name: str, value: Any) -> Iterator[tuple[str, Module]]:
