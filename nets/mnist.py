@@ -575,7 +575,7 @@ def download(
     checksums : dict, optional
         stem -> accepted md5 hex digests; defaults to :data:`CHECKSUMS`.
     log : callable or None
-        Receives one line per attempt problem.
+        Receives one line per failed attempt when a later mirror succeeds.
 
     Raises
     ------
@@ -610,14 +610,18 @@ def download(
             problem = _md5_problem(tmp, accepted)
             if problem is None:
                 os.replace(tmp, final)
+                # Report what went wrong on the way; when every mirror fails, the exception says it instead.
+                for p in problems:
+                    log(p)
                 return final
             problems.append(f"{url}: {problem}; the download was deleted")
         except (OSError, ValueError) as e:  # urllib's URLError/HTTPError are OSErrors; a bad URL is a ValueError
             problems.append(f"{url}: {e}")
         finally:
             tmp.unlink(missing_ok=True)
-        log(problems[-1])
-    raise MNISTNotFoundError(f"could not download {stem}.gz: " + "; ".join(problems or ["no mirrors"]))
+    err = MNISTNotFoundError(f"could not download {stem}.gz: " + "; ".join(problems or ["no mirrors"]))
+    err.problems = problems  # type: ignore[attr-defined]
+    raise err
 
 
 def _source_in(path: Path) -> Path | None:
@@ -686,14 +690,17 @@ def find_data(
                 log(f"{cached}: {problem}; deleting it and downloading again")
                 cached.unlink()
     missing = [stem for stem in FILES.values() if not (cache / (stem + ".gz")).is_file()]
+    if missing:
+        log(f"downloading MNIST into {cache} ...")
     try:
         for stem in missing:
-            log(f"downloading {stem}.gz into {cache}")
             download(stem, cache, fetch=fetch, mirrors=mirrors, checksums=sums, log=log)
     except (MNISTNotFoundError, OSError) as e:
+        problems = getattr(e, "problems", None) or [str(e)]
+        more = f" (and {len(problems) - 1} more mirror{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
         raise MNISTNotFoundError(
-            f"no MNIST data: --data not given, $MNIST_DIR not set, cache {cache} incomplete, download failed "
-            f"({e}).\n{how}"
+            f"no MNIST data: --data not given, $MNIST_DIR not set, {len(missing)} of 4 files missing from the "
+            f"cache {cache}, and the download failed: {problems[0]}{more}.\n{how}"
         ) from None
     return cache
 

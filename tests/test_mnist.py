@@ -436,3 +436,180 @@ def test_download_verifies_real_files_through_a_file_url(tmp_path):
     # The published checksums, the default fetch and a file:// mirror: the real download path minus the network.
     where = mnist.find_data(environ={}, cache_dir=tmp_path, mirrors=[Path(MNIST_DIR).resolve().as_uri()], log=None)
     assert sorted(p.name for p in where.iterdir()) == sorted(s + ".gz" for s in FILES.values())
+
+
+# ---------------------------------------------------------------------------------------------- the command
+
+EPOCH_LINE = re.compile(r"^Epoch (\d+): (\d+) / (\d+)  \(\d+\.\d\d s\)$")
+
+
+def _offline(url, out):
+    raise OSError("network is unreachable")
+
+
+def test_main_parser_defaults_are_nielsens():
+    a = mnist.build_parser().parse_args([])
+    assert (a.sizes, a.cost, a.init, a.epochs, a.batch_size, a.eta, a.lmbda) == (
+        [784, 30, 10], "quadratic", "large", 30, 10, 3.0, 0.0)
+    assert (a.activation, a.dtype, a.seed, a.data, a.save, a.plot, a.load, a.quiet) == (
+        "sigmoid", "float64", None, None, None, None, None, False)
+
+
+def test_main_parser_reads_every_flag():
+    a = mnist.build_parser().parse_args(
+        "--epochs 3 --batch-size 7 --eta 0.5 --sizes 784 100 30 10 --cost cross-entropy --init default "
+        "--lmbda 5.0 --activation tanh --seed 4 --dtype float32 --data d --save m.json --plot c.png --quiet "
+        "--load old.json".split()
+    )
+    assert (a.epochs, a.batch_size, a.eta, a.sizes, a.cost, a.init, a.lmbda, a.activation, a.seed, a.dtype) == (
+        3, 7, 0.5, [784, 100, 30, 10], "cross-entropy", "default", 5.0, "tanh", 4, "float32")
+    assert (a.data, a.save, a.plot, a.quiet, a.load) == ("d", "m.json", "c.png", True, "old.json")
+
+
+@pytest.mark.parametrize(
+    "argv", [["--epochs", "0"], ["--batch-size", "-1"], ["--eta", "0"], ["--eta", "nan"], ["--lmbda", "-1"],
+             ["--cost", "hinge"], ["--sizes", "784", "x"], ["--dtype", "float16"]]
+)
+def test_main_parser_rejects_bad_values(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        mnist.build_parser().parse_args(argv)
+    assert info.value.code == 2 and argv[0] in capsys.readouterr().err
+
+
+def test_main_one_epoch_on_a_tiny_idx_set_prints_the_epoch_line(tmp_path, capsys):
+    _write_set(tmp_path, n_train=24, n_test=6)
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "1", "--seed", "0"], fetch=_never_fetch) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == 1 and EPOCH_LINE.match(lines[0]) and lines[0].startswith("Epoch 0: ")
+    assert EPOCH_LINE.match(lines[0]).group(3) == "6"
+    assert "\r" not in out  # not a terminal: no progress bar
+
+
+def test_main_quiet_prints_only_the_last_epoch(tmp_path, capsys):
+    _write_set(tmp_path)
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "3", "--seed", "1", "--quiet", "--dtype", "float32"]) == 0
+    out, err = capsys.readouterr()
+    assert [EPOCH_LINE.match(l).group(1) for l in out.splitlines()] == ["2"] and err == ""
+
+
+def test_main_save_then_load_evaluates_the_same_network(tmp_path, capsys):
+    _write_set(tmp_path / "d", n_train=30, n_test=40, seed=3)
+    model = tmp_path / "m.json"
+    argv = ["--data", str(tmp_path / "d"), "--epochs", "2", "--seed", "2", "--sizes", "784", "5", "10", "--save", str(model)]
+    assert mnist.main(argv) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert mnist.main(["--data", str(tmp_path / "d"), "--load", str(model)]) == 0
+    correct, n = EPOCH_LINE.match(last).group(2, 3)
+    assert capsys.readouterr().out.strip() == f"Test: {correct} / {n}"
+
+
+def test_main_offline_without_data_is_one_clean_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert mnist.main(["--epochs", "1", "--quiet"], fetch=_offline) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    assert err.startswith("error: no MNIST data") and "--data PATH" in err and "MNIST_DIR" in err
+    assert str(tmp_path / "tinygrad-bp" / "mnist") in err and "network is unreachable" in err
+    assert list((tmp_path / "tinygrad-bp" / "mnist").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "extra,words",
+    [
+        (["--sizes", "100", "10"], "does not fit the data"),
+        (["--sizes", "784", "30", "9"], "does not fit the data"),
+        (["--load", "missing.json"], "cannot read the model"),
+    ],
+)
+def test_main_bad_setup_is_one_clean_error(tmp_path, monkeypatch, capsys, extra, words):
+    monkeypatch.chdir(tmp_path)
+    _write_set(tmp_path / "d")
+    assert mnist.main(["--data", "d", "--epochs", "1"] + extra, fetch=_never_fetch) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].startswith("error: ") and words in err and "Traceback" not in err
+
+
+def test_main_corrupted_data_names_the_file(tmp_path, capsys):
+    _write_set(tmp_path)
+    p = tmp_path / (FILES["test_images"] + ".gz")
+    p.write_bytes(p.read_bytes()[:-40])
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {p}:") and "Traceback" not in err
+
+
+def test_main_plot_without_matplotlib_fails_before_training(tmp_path, monkeypatch, capsys):
+    _write_set(tmp_path)
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # makes `import matplotlib` fail
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "1", "--plot", str(tmp_path / "c.png")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "matplotlib" in err and "pip install 'tinygrad-bp[plot]'" in err
+
+
+def test_main_plot_writes_a_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot extra (matplotlib) is not installed")
+    _write_set(tmp_path)
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "2", "--plot", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_main_progress_bar_only_on_a_terminal(tmp_path, monkeypatch):
+    pytest.importorskip("tqdm", reason="tqdm is not installed")
+    _write_set(tmp_path, n_train=60)
+    argv = ["--data", str(tmp_path), "--epochs", "1", "--batch-size", "5", "--seed", "0"]
+    term = _Terminal()
+    monkeypatch.setattr("sys.stdout", term)
+    assert mnist.main(argv) == 0
+    assert "/10 [" in term.getvalue() and "\r" in term.getvalue()  # tqdm's bar over the 10 mini-batches
+    pipe = io.StringIO()
+    monkeypatch.setattr("sys.stdout", pipe)
+    assert mnist.main(argv) == 0
+    assert "\r" not in pipe.getvalue() and EPOCH_LINE.match(pipe.getvalue().strip())
+
+
+def test_main_ctrl_c_stops_saves_and_exits_with_one_line(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    _write_set(tmp_path / "d", n_train=120)
+    model = tmp_path / "m.json"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("MNIST_DIR", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # never used: --data is given
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nets.mnist", "--data", str(tmp_path / "d"), "--epochs", "1000000",
+         "--batch-size", "1", "--seed", "0", "--save", str(model)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=Path(mnist.__file__).resolve().parents[1],
+    )
+    try:
+        first = proc.stdout.readline()
+        assert EPOCH_LINE.match(first.rstrip("\n")), first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"Interrupted (in epoch \d+ after mini-batch \d+ of 100|after epoch \d+); saved the network to .*m\.json\.",
+        last), err
+    assert "Traceback" not in err
+    from nets import Network
+
+    assert Network.load(model).sizes == [784, 30, 10]
+
+
+@needs_mnist
+def test_main_one_real_epoch_with_defaults_reaches_9000(capsys):
+    assert mnist.main(["--data", MNIST_DIR, "--epochs", "1", "--seed", "0"], fetch=_never_fetch) == 0
+    m = EPOCH_LINE.match(capsys.readouterr().out.strip())
+    assert m and m.group(3) == "10000" and int(m.group(2)) >= 9000
