@@ -31,6 +31,8 @@ __all__ = [
     "MNISTNotFoundError",
     "FILES",
     "MIRRORS",
+    "CHECKSUMS",
+    "build_parser",
     "read_idx",
     "write_idx",
     "load_idx_folder",
@@ -90,11 +92,37 @@ _VALIDATION_SIZE = 10_000
 
 
 class MNISTError(ValueError):
-    """A data file that is missing its promise: wrong magic, dimensions, counts, length, checksum or content."""
+    """Return the error raised for a data file that breaks its format: magic, dimensions, counts, length, content.
+
+    Its message starts with the file's path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from nets.mnist import MNISTError, read_idx
+    >>> p = os.path.join(tempfile.mkdtemp(), "bad-idx1-ubyte")
+    >>> with open(p, "wb") as f:
+    ...     _ = f.write(b"\x01\x02")
+    >>> try:
+    ...     read_idx(p)
+    ... except MNISTError as e:
+    ...     print(str(e).endswith("truncated header: expected 4 bytes, found 2"))
+    True
+    """
 
 
 class MNISTNotFoundError(FileNotFoundError):
-    """No MNIST data where we looked, and none could be downloaded."""
+    """Return the error raised when no MNIST data is where we looked and none could be downloaded.
+
+    Examples
+    --------
+    >>> from nets.mnist import MNISTNotFoundError, find_data
+    >>> try:
+    ...     find_data("/no/such/folder")
+    ... except MNISTNotFoundError as e:
+    ...     print(str(e).splitlines()[0])
+    no MNIST data: --data /no/such/folder does not exist.
+    """
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -232,6 +232,18 @@ def test_load_pickle_round_trip(tmp_path, protocol, dtype):
         np.testing.assert_array_equal(y, y0)
 
 
+def test_load_data_reads_a_pickle_with_its_own_split(tmp_path, capsys):
+    data = _nielsen_like(n=9)
+    p = tmp_path / "mnist.pkl.gz"
+    with gzip.open(p, "wb") as f:
+        pickle.dump(data, f, protocol=2)
+    got = mnist.load_data(p, np.float32, environ={}, fetch=_never_fetch)
+    assert [x.shape for x, _ in got] == [(9, 784)] * 3
+    np.testing.assert_array_equal(got[1][1], data[1][1])
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "1", "--seed", "0"], fetch=_never_fetch) == 0
+    assert EPOCH_LINE.match(capsys.readouterr().out.strip()).group(3) == "9"
+
+
 class _Evil:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
