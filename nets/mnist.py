@@ -907,8 +907,10 @@ def _plot(path: str, history: list[tuple[int, int, int, float]]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6, 4))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.plot([h[0] for h in history], [100.0 * h[1] / h[2] for h in history], marker="o")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
