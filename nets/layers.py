@@ -56,16 +56,41 @@ class Linear(Module):
 
     @property
     def n_in(self) -> int:
-        """Return the input width."""
+        """Return the input width.
+
+        Examples
+        --------
+        >>> from nets import Linear
+        >>> Linear(4, 2).n_in
+        4
+        """
         return self.w.data.shape[0]
 
     @property
     def n_out(self) -> int:
-        """Return the output width."""
+        """Return the output width.
+
+        Examples
+        --------
+        >>> from nets import Linear
+        >>> Linear(4, 2).n_out
+        2
+        """
         return self.w.data.shape[1]
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return z = x @ w + b, recorded as a single node."""
+        """Return z = x @ w + b, recorded as a single node.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinygrad_bp import Tensor
+        >>> from nets import Linear
+        >>> layer = Linear(2, 1, init="zeros")
+        >>> layer.b.data[:] = 1.0
+        >>> layer.forward(Tensor(np.ones((3, 2)))).numpy().ravel()
+        array([1., 1., 1.])
+        """
         return linear(x, self.w, self.b)
 
     def extra_repr(self) -> str:
@@ -85,7 +110,15 @@ class Sigmoid(Module):
     """
 
     def forward(self, z: Tensor) -> Tensor:
-        """Return σ(z)."""
+        """Return σ(z).
+
+        Examples
+        --------
+        >>> from tinygrad_bp import Tensor
+        >>> from nets import Sigmoid
+        >>> Sigmoid().forward(Tensor([0.0])).numpy()
+        array([0.5])
+        """
         return z.sigmoid()
 
 
@@ -101,7 +134,15 @@ class Tanh(Module):
     """
 
     def forward(self, z: Tensor) -> Tensor:
-        """Return tanh(z)."""
+        """Return tanh(z).
+
+        Examples
+        --------
+        >>> from tinygrad_bp import Tensor
+        >>> from nets import Tanh
+        >>> Tanh().forward(Tensor([0.0])).numpy()
+        array([0.])
+        """
         return z.tanh()
 
 
@@ -117,7 +158,15 @@ class ReLU(Module):
     """
 
     def forward(self, z: Tensor) -> Tensor:
-        """Return max(z, 0)."""
+        """Return max(z, 0).
+
+        Examples
+        --------
+        >>> from tinygrad_bp import Tensor
+        >>> from nets import ReLU
+        >>> ReLU().forward(Tensor([3.0])).numpy()
+        array([3.])
+        """
         return z.relu()
 
 
@@ -149,12 +198,27 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def named_children(self) -> Iterator[tuple[str, Any]]:
-        """Return an iterator over (position as text, layer)."""
+        """Return an iterator over (position as text, layer).
+
+        Examples
+        --------
+        >>> from nets import Sequential, Sigmoid, Tanh
+        >>> [(name, type(layer).__name__) for name, layer in Sequential(Tanh(), Sigmoid()).named_children()]
+        [('0', 'Tanh'), ('1', 'Sigmoid')]
+        """
         for i, layer in enumerate(self.layers):
             yield str(i), layer
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return the output of the last layer after passing ``x`` through all of them."""
+        """Return the output of the last layer after passing ``x`` through all of them.
+
+        Examples
+        --------
+        >>> from tinygrad_bp import Tensor
+        >>> from nets import ReLU, Sequential, Tanh
+        >>> Sequential(Tanh(), ReLU()).forward(Tensor([0.5])).numpy().round(4)
+        array([0.4621])
+        """
         for layer in self.layers:
             x = layer.forward(x)
         return x

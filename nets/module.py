@@ -40,7 +40,15 @@ class Module:
     """
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        """Return the module's output; every subclass must define it."""
+        """Return the module's output; every subclass must define it.
+
+        Examples
+        --------
+        >>> from tinygrad_bp import Tensor
+        >>> from nets import Sigmoid
+        >>> Sigmoid().forward(Tensor([0.0])).numpy()
+        array([0.5])
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -172,7 +180,14 @@ class Module:
 
     # ---- display -------------------------------------------------------------------------------
     def extra_repr(self) -> str:
-        """Return the text shown between the parentheses of this module's repr (empty by default)."""
+        """Return the text shown between the parentheses of this module's repr (empty by default).
+
+        Examples
+        --------
+        >>> from nets import Linear, Sigmoid
+        >>> Linear(2, 3).extra_repr(), Sigmoid().extra_repr()
+        ('n_in=2, n_out=3', '')
+        """
         return ""
 
     def __repr__(self) -> str:

@@ -144,7 +144,18 @@ class Network(Module):
     # ---- Nielsen's views of the parameters --------------------------------------------------------
     @property
     def weights(self) -> list[np.ndarray]:
-        """Return weights[l] (out, in) for every layer, as writable views of the Linear layers' w (in, out)."""
+        """Return weights[l] (out, in) for every layer, as writable views of the Linear layers' w (in, out).
+
+        Examples
+        --------
+        >>> from nets import Network
+        >>> net = Network([3, 2], seed=0)
+        >>> net.weights[0][...] = 1.0
+        >>> net.model[0].w.data
+        array([[1., 1.],
+               [1., 1.],
+               [1., 1.]])
+        """
         return [lin.w.data.T for lin in self._linears]
 
     @weights.setter
@@ -153,7 +164,16 @@ class Network(Module):
 
     @property
     def biases(self) -> list[np.ndarray]:
-        """Return biases[l] (out, 1) for every layer, as writable views of the Linear layers' b (out,)."""
+        """Return biases[l] (out, 1) for every layer, as writable views of the Linear layers' b (out,).
+
+        Examples
+        --------
+        >>> from nets import Network
+        >>> net = Network([3, 2], seed=0)
+        >>> net.biases[0][...] = [[1.0], [2.0]]
+        >>> net.model[0].b.data
+        array([1., 2.])
+        """
         return [lin.b.data[:, None] for lin in self._linears]
 
     @biases.setter
@@ -173,7 +193,16 @@ class Network(Module):
 
     # ---- forward ---------------------------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
-        """Return the output Tensor for a row batch Tensor x (N, n_in), recording the graph."""
+        """Return the output Tensor for a row batch Tensor x (N, n_in), recording the graph.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tinygrad_bp import Tensor
+        >>> from nets import Network
+        >>> Network([3, 2], seed=0).forward(Tensor(np.zeros((4, 3)))).shape
+        (4, 2)
+        """
         return self.model.forward(x)
 
     def forward_trace(self, x: Any, retain_grad: bool = False) -> tuple[list[Tensor], list[Tensor]]:

@@ -37,7 +37,16 @@ __all__ = [
 
 
 class Gradients(NamedTuple):
-    """Return-value bundle of a hand-derived backprop: per-layer δˡ, ∂C/∂bˡ and ∂C/∂Wˡ (index 0 = first layer)."""
+    """Return-value bundle of a hand-derived backprop: per-layer δˡ, ∂C/∂bˡ and ∂C/∂Wˡ (index 0 = first layer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nets.reference import backprop_example
+    >>> g = backprop_example([np.zeros((2, 3))], [np.zeros((2, 1))], np.ones((3, 1)), np.zeros((2, 1)))
+    >>> g.deltas[0].shape, g.nabla_b[0].shape, g.nabla_w[0].shape
+    ((2, 1), (2, 1), (2, 3))
+    """
 
     deltas: list[np.ndarray]
     nabla_b: list[np.ndarray]
