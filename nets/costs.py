@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_bp import Tensor, quadratic_cost
+from tinygrad_bp import Tensor
+from tinygrad_bp.ops import QuadraticCost as QuadraticCostOp
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "COSTS", "get_cost"]
 
@@ -54,7 +55,7 @@ class QuadraticCost:
         >>> QuadraticCost.fn(Tensor([[1.0], [3.0]]), Tensor([[0.0], [0.0]])).item()
         2.5
         """
-        return quadratic_cost(a, _target(y, a))
+        return QuadraticCostOp.apply(a, y if y.__class__ is Tensor else _target(y, a))
 
     @staticmethod
     def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -87,4 +87,6 @@ def init_linear(
     """
     _check_init(init, "init_linear")
     (w,), (b,) = init_params([n_in, n_out], init, rng, dtype)
-    return np.ascontiguousarray(w.T), b.reshape(n_out)
+    # w keeps network.py's (out, in) memory order, seen as its (in, out) transpose: BLAS computes
+    # x @ w and the gradient (δᵀ x)ᵀ markedly faster in that layout than with a C-ordered (in, out) w.
+    return np.ascontiguousarray(w).T, b.reshape(n_out)

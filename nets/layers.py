@@ -9,7 +9,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygrad_bp import Tensor, linear
+from tinygrad_bp import Tensor
+from tinygrad_bp.ops import Linear as LinearOp
+from tinygrad_bp.ops import Sigmoid as SigmoidOp
 
 from .init import init_linear
 from .module import Module
@@ -91,7 +93,7 @@ class Linear(Module):
         >>> layer.forward(Tensor(np.ones((3, 2)))).numpy().ravel()
         array([1., 1., 1.])
         """
-        return linear(x, self.w, self.b)
+        return LinearOp.apply(x, self.w, self.b)
 
     def extra_repr(self) -> str:
         dt = self.w.data.dtype
@@ -119,7 +121,7 @@ class Sigmoid(Module):
         >>> Sigmoid().forward(Tensor([0.0])).numpy()
         array([0.5])
         """
-        return z.sigmoid()
+        return SigmoidOp.apply(z)
 
 
 class Tanh(Module):

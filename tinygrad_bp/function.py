@@ -1,7 +1,6 @@
 """The `Function` base class: one differentiable primitive, its saved context and its registration."""
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -10,9 +9,6 @@ from .tensor import Tensor, _grad_mode, _new
 
 __all__ = ["Function", "register", "register_binary"]
 
-# C-level attribute readers: Function.apply is the hot path of every op.
-_requires_grad = attrgetter("requires_grad")
-_data = attrgetter("data")
 
 
 class Function:
@@ -71,10 +67,21 @@ class Function:
                 break
         ctx = object.__new__(cls)
         ctx.saved = ()
-        need = tuple(map(_requires_grad, inputs)) if _grad_mode.enabled else (False,) * len(inputs)
-        ctx.needs_input_grad = need
         try:
-            data = cls.forward(ctx, *map(_data, inputs), **kwargs)
+            # Unrolled for one and two inputs: this runs once per op, and list building costs as much as the rest.
+            if len(inputs) == 1:
+                x = inputs[0]
+                ctx.needs_input_grad = need = (x.requires_grad and _grad_mode.enabled,)
+                data = cls.forward(ctx, x.data, **kwargs)
+            elif len(inputs) == 2:
+                x, y = inputs
+                on = _grad_mode.enabled
+                ctx.needs_input_grad = need = (x.requires_grad and on, y.requires_grad and on)
+                data = cls.forward(ctx, x.data, y.data, **kwargs)
+            else:
+                on = _grad_mode.enabled
+                ctx.needs_input_grad = need = tuple([x.requires_grad and on for x in inputs])
+                data = cls.forward(ctx, *[x.data for x in inputs], **kwargs)
         except (ValueError, TypeError) as e:
             shapes = ", ".join(str(x.data.shape) for x in inputs)
             kind = ValueError if isinstance(e, ValueError) else TypeError

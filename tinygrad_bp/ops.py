@@ -200,7 +200,8 @@ class Sigmoid(Function):
         t = np.negative(z)
         if t.__class__ is not np.ndarray:  # a 0-d z gives a numpy scalar, which cannot be an out= buffer
             t = np.asarray(t)
-        np.minimum(t, _exp_limit(t.dtype), out=t)
+        limit = _EXP_LIMITS.get(t.dtype)
+        np.minimum(t, limit if limit is not None else _exp_limit(t.dtype), out=t)
         np.exp(t, out=t)
         t += 1.0
         a = np.reciprocal(t, out=t)
@@ -581,7 +582,12 @@ class Linear(Function):
         if x.ndim != 2:
             x = x.reshape((-1, x.shape[-1]))
             delta = delta.reshape((-1, delta.shape[-1]))
-        gw = x.T @ delta if need[1] else None  # BP4: ∂C/∂W = aᵀ δ
+        if not need[1]:
+            gw = None
+        elif w.flags.f_contiguous:  # match w's memory order, so the in-place update is a contiguous sweep
+            gw = (delta.T @ x).T  # BP4: ∂C/∂W = aᵀ δ
+        else:
+            gw = x.T @ delta  # BP4: ∂C/∂W = aᵀ δ
         if len(need) == 2:
             return gx, gw
         return gx, gw, (delta.sum(axis=0) if need[2] else None)  # BP3: ∂C/∂b = δ summed over the batch
@@ -608,14 +614,16 @@ class QuadraticCost(Function):
     def forward(ctx, a, y):
         if a.shape != y.shape:
             raise ValueError(f"quadratic_cost: a has shape {a.shape} but y has shape {y.shape}")
-        ctx.saved = (a, y)
-        d = (a - y).ravel()
-        return 0.5 * (d @ d) / (a.shape[0] if a.ndim > 1 else 1)
+        d = a - y
+        ctx.saved = (a, y, d)
+        return 0.5 * np.vdot(d, d) / (a.shape[0] if a.ndim > 1 else 1)
 
     def backward(ctx, grad_out):
-        a, y = ctx.saved
+        a, y, d = ctx.saved
+        if isinstance(grad_out, Tensor):  # under create_graph, a − y must be recorded, not a constant
+            d = a - y
         n = a.shape[0] if a.ndim > 1 else 1
-        grad_a = (a - y) * (grad_out / n)  # ∇ₐC, the first factor of BP1
+        grad_a = d * (grad_out / n)  # ∇ₐC, the first factor of BP1
         need_a, need_y = ctx.needs_input_grad
         return (grad_a if need_a else None, -grad_a if need_y else None)
 

@@ -265,24 +265,48 @@ class Tensor:
 
 
 def _seed(t: Tensor, grad: Any, create_graph: bool, who: str) -> Any:
+    data = t.data
     if grad is None:
-        if t.data.size != 1:
+        if data.size != 1:
             raise RuntimeError(
-                f"{who}: grad can be implicit only for a one-element output, got shape {t.data.shape}; "
+                f"{who}: grad can be implicit only for a one-element output, got shape {data.shape}; "
                 "pass grad= with that shape"
             )
-        g: Any = np.ones(t.data.shape, t.data.dtype)
+        g: Any = np.ones(data.shape, data.dtype)
+    elif create_graph and isinstance(grad, Tensor):
+        g = grad
+    elif grad.__class__ is np.ndarray and grad.dtype == data.dtype and t._ctx is not None:
+        g = grad  # the engine never writes into arrays it did not allocate, so no copy is needed
     else:
-        g = grad if isinstance(grad, Tensor) and create_graph else np.array(np.asarray(grad), dtype=t.data.dtype)
-        if g.shape != t.data.shape:
-            raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {t.data.shape}")
+        g = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=data.dtype)
+    if g.shape != data.shape:
+        raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {data.shape}")
     if create_graph and not isinstance(g, Tensor):
         g = _new(g, False, None)
     return g
 
 
-def _toposort(roots: Iterable[Tensor]) -> list[Tensor]:
-    # Iterative depth-first post-order over recorded nodes only, so deep chains never hit the recursion limit.
+def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Return the recorded nodes reachable from ``roots``, every node after all the nodes it was computed from."""
+    if len(roots) == 1:
+        # A chain (each node has at most one recorded parent, as in an MLP) needs no search.
+        chain, t = [], roots[0]
+        while t is not None and t._ctx is not None:
+            chain.append(t)
+            nxt = None
+            for p in t._ctx.parents:
+                if p._ctx is not None:
+                    if nxt is not None:
+                        break
+                    nxt = p
+            else:
+                t = nxt
+                continue
+            break
+        else:
+            chain.reverse()
+            return chain
+    # Iterative depth-first post-order over recorded nodes only, so deep graphs never hit the recursion limit.
     order: list[Tensor] = []
     seen: set[Tensor] = set()
     for root in roots:
@@ -323,11 +347,12 @@ def _run_backward(
     nothing's ``.grad`` is touched and the gradients of the ``wanted`` tensors are returned.
     """
     pending: dict[Tensor, Any] = {}
-    owned: set[Tensor] = set()  # pending buffers the engine allocated itself, safe to `+=` into
     for r, s in zip(roots, seeds):
         pending[r] = s if r not in pending else _plus(pending[r], s)
-    found: dict[Tensor, Any] = {}
+    owned: set[Tensor] = set()  # pending buffers the engine allocated itself, safe to `+=` into
     given: set[int] = set()  # ids of the arrays handed out as .grad by this pass
+    found: dict[Tensor, Any] = {}
+    to_leaves = wanted is None
     order = _toposort(roots)
     order.reverse()
     prev_mode = _grad_mode.enabled
@@ -337,10 +362,8 @@ def _run_backward(
             grad_out = pending.pop(t, None)
             if grad_out is None:
                 continue
-            if t._retain and wanted is None:
-                t.grad = _own(grad_out, given, create_graph) if t.grad is None else _plus(t.grad, grad_out)
-            if wanted is not None and t in wanted:
-                found[t] = grad_out
+            if t._retain or not to_leaves:
+                _deliver(t, grad_out, wanted, found, given, create_graph)
             ctx = t._ctx
             if create_graph:
                 grads = _graph_backward(ctx, t, grad_out)
@@ -354,6 +377,13 @@ def _run_backward(
                     continue
                 if create_graph or g.__class__ is not np.ndarray or g.shape != p.data.shape or g.dtype != p.data.dtype:
                     g = _check_grad(ctx, p, g, create_graph)
+                if p._ctx is None and to_leaves:
+                    if p.grad is None and g.base is None and id(g) not in given and not create_graph:
+                        given.add(id(g))  # the common case, inline: a fresh array becomes the leaf's .grad
+                        p.grad = g
+                    else:
+                        _deliver(p, g, None, found, given, create_graph)
+                    continue
                 acc = pending.get(p)
                 if acc is None:
                     pending[p] = g
@@ -365,25 +395,28 @@ def _run_backward(
                         owned.add(p)
     finally:
         _grad_mode.enabled = prev_mode
-    # What is left pending are leaves (nodes without a recorded op).
-    for p, g in pending.items():
-        if wanted is not None:
-            if p in wanted:
-                found[p] = g
-        elif p.grad is None:
-            p.grad = _own(g, given, create_graph)
-        else:
-            p.grad = _plus(p.grad, g)
+    for p, g in pending.items():  # roots that are leaves, and (for wanted) leaves
+        _deliver(p, g, wanted, found, given, create_graph)
     return found
 
 
-def _own(g: Any, given: set[int], create_graph: bool) -> Any:
-    # Views (a broadcast, a slice) may be read-only or alias another gradient, and an op may pass one
-    # array to several inputs (Add does): every tensor's .grad must be its own array.
-    if not create_graph and (g.base is not None or id(g) in given):
-        g = g.copy()
-    given.add(id(g))
-    return g
+def _deliver(t: Tensor, g: Any, wanted: set[Tensor] | None, found: dict[Tensor, Any], given: set[int], graph: bool) -> None:
+    """Add ``g`` into ``t.grad`` (or, when gradients are ``wanted``, into ``found``)."""
+    if wanted is not None:
+        if t in wanted:
+            found[t] = _plus(found[t], g) if t in found else g
+    elif t.grad is None:
+        # Every tensor's .grad must be its own writable array: an op may pass one array to several
+        # inputs (Add does) or a view of one (Reshape does), and a broadcast view is read-only.
+        if not graph:
+            owner = id(g) if g.base is None else id(g.base)
+            if owner in given or not g.flags.writeable:
+                g = g.copy()
+                owner = id(g)
+            given.add(owner)
+        t.grad = g
+    else:
+        t.grad = _plus(t.grad, g)
 
 
 def _graph_backward(ctx: Function, out: Tensor, grad_out: Tensor) -> Any:

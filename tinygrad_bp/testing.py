@@ -346,21 +346,7 @@ def assert_layer_conforms(
             p.data = p.data.astype(np.float64)  # a fresh, writeable copy the finite differences may perturb
             p.grad = None
 
-        # 1. the VJP against finite differences
-        n = len(base)
-        probe = fresh()
-        mism = _vjp_mismatches(
-            lambda *a: one_output(call(*a[:n])),
-            probe + live_params,
-            eps, atol, rtol, mode, seed, who, labels=labels,
-        )
-        if mism:
-            fail(
-                "gradient disagrees with finite differences",
-                f"(atol={atol}, rtol={rtol})\n" + "\n".join("  " + m.report() for m in mism),
-            )
-
-        # 2, 3, 5: one graph, backward twice, then a fresh graph
+        # 5 first: a backward that writes into what it reads would corrupt every later check
         xs = fresh()
         input_copies = [(xs[i], xs[i].data.copy()) for i in checked] + [(p, p.data.copy()) for p in live_params]
         out = one_output(call(*xs))
@@ -383,6 +369,21 @@ def assert_layer_conforms(
         for label, (t, copy) in zip(labels, input_copies):
             if not np.array_equal(t.data, copy):
                 fail("input mutated", f"the data of {label} changed during forward/backward")
+        # 1. the VJP against finite differences
+        n = len(base)
+        probe = fresh()
+        mism = _vjp_mismatches(
+            lambda *a: one_output(call(*a[:n])),
+            probe + live_params,
+            eps, atol, rtol, mode, seed, who, labels=labels,
+        )
+        if mism:
+            fail(
+                "gradient disagrees with finite differences",
+                f"(atol={atol}, rtol={rtol})\n" + "\n".join("  " + m.report() for m in mism),
+            )
+
+        # 2, 3: the same graph again (accumulation), then a fresh graph
         root.backward()
         for label, a, g in zip(labels, g1, grads_of(xs)):
             if a is not None and not _close(g, 2 * a):

@@ -1,0 +1,198 @@
+"""Time Network.SGD (autodiff) against hand-written numpy backprop, in one run.
+
+Two hand-written baselines do the same training (same initial weights, same shuffles):
+
+- ``reference``: nets.reference's matrix form, network.py's algorithm with the per-example loop
+  replaced by one ``backprop_batch`` per mini-batch (``train_matrix_form``);
+- ``tuned``: the same hand-derived backprop tuned for speed (``train_reference``: η/m folded into
+  δᴸ, in-place updates interleaved with BP2, σ′ from stored activations).
+
+Each configuration (mini-batch size × dtype) trains one epoch with each, in turn, over ``--repeats``
+rounds; the table gives median seconds per epoch and the median of the per-round ratios, and one
+JSON line per configuration follows.  Peak memory is the maximum RSS of a child process that loads
+the data and trains one epoch with one implementation.
+
+    python benchmarks/bench_train.py --data ../shared/mnist            # real MNIST
+    python benchmarks/bench_train.py --synthetic 2000 --repeats 1      # a smoke run, no data needed
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from nets import Network
+from nets.reference import train_matrix_form, train_reference
+
+SIZES = [784, 30, 10]
+ETA = 3.0
+
+
+def load(args: argparse.Namespace, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    if args.synthetic:
+        rng = np.random.default_rng(0)
+        return rng.random((args.synthetic, SIZES[0])).astype(dtype), rng.integers(0, SIZES[-1], args.synthetic)
+    from nets.mnist import load_data
+
+    (X, y), _, _ = load_data(args.data, dtype=dtype)
+    return X, y
+
+
+def autodiff_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int) -> None:
+    net.SGD((X, y), 1, batch, ETA, verbose=False)
+
+
+def reference_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int) -> None:
+    # The baselines train Nielsen-shaped copies with a copy of the network's generator: the same path.
+    weights = [w.copy() for w in net.weights]
+    biases = [b.copy() for b in net.biases]
+    train_matrix_form(weights, biases, (X, y), 1, batch, ETA, rng=copy.deepcopy(net.rng))
+
+
+def tuned_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int) -> None:
+    weights = [w.copy() for w in net.weights]
+    biases = [b.copy() for b in net.biases]
+    train_reference(weights, biases, (X, y), 1, batch, ETA, rng=copy.deepcopy(net.rng))
+
+
+def torch_epoch(X: np.ndarray, y: np.ndarray, batch: int, dtype: Any) -> Callable[[], None] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    Xt = torch.from_numpy(X)
+    Yt = torch.from_numpy(np.eye(SIZES[-1], dtype=dtype)[y])
+    gen = torch.Generator().manual_seed(0)
+    layers = [torch.nn.Linear(a, b, dtype=tdt) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    params = [p for layer in layers for p in layer.parameters()]
+    opt = torch.optim.SGD(params, lr=ETA)
+
+    def run() -> None:
+        order = torch.randperm(len(Xt), generator=gen)
+        for k in range(0, len(Xt), batch):
+            idx = order[k : k + batch]
+            a = Xt[idx]
+            for layer in layers:
+                a = torch.sigmoid(layer(a))
+            cost = 0.5 * ((a - Yt[idx]) ** 2).sum() / len(idx)
+            opt.zero_grad()
+            cost.backward()
+            opt.step()
+
+    return run
+
+
+def timed(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def child_peak_rss(args: argparse.Namespace, impl: str, batch: int, dtype: str) -> float:
+    """Return the peak RSS in MiB of a fresh process that loads the data and trains one epoch."""
+    cmd = [sys.executable, __file__, "--child", impl, "--batches", str(batch), "--dtypes", dtype]
+    cmd += ["--synthetic", str(args.synthetic)] if args.synthetic else (["--data", args.data] if args.data else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def run_child(args: argparse.Namespace) -> None:
+    dtype = np.dtype(args.dtypes[0])
+    X, y = load(args, dtype)
+    net = Network(SIZES, seed=0, dtype=dtype)
+    {"autodiff": autodiff_epoch, "reference": reference_epoch, "tuned": tuned_epoch}[args.child](
+        net, X, y, args.batches[0]
+    )
+    # ru_maxrss is in KiB on Linux.
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=os.environ.get("MNIST_DIR"), help="MNIST folder or .pkl.gz (default: $MNIST_DIR)")
+    p.add_argument("--synthetic", type=int, default=0, metavar="N", help="use N random images instead of MNIST")
+    p.add_argument("--repeats", type=int, default=5, help="A/B rounds per configuration (default 5)")
+    p.add_argument("--batches", type=lambda s: [int(v) for v in s.split(",")], default=[10, 100])
+    p.add_argument("--dtypes", type=lambda s: s.split(","), default=["float64", "float32"])
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    p.add_argument("--child", choices=["autodiff", "reference", "tuned"], help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        run_child(args)
+        return 0
+    if not args.synthetic and not args.data:
+        p.error("give --data PATH, set MNIST_DIR, or use --synthetic N")
+
+    rows = []
+    for dtype_name in args.dtypes:
+        dtype = np.dtype(dtype_name)
+        X, y = load(args, dtype)
+        for batch in args.batches:
+            net = Network(SIZES, seed=0, dtype=dtype)
+            start_w = [w.copy() for w in net.weights]
+            start_b = [b.copy() for b in net.biases]
+            start_rng = copy.deepcopy(net.rng)
+            torch_run = torch_epoch(X, y, batch, dtype)
+            t_ad, t_ref, t_tuned, t_torch, ratios, tuned_ratios = [], [], [], [], [], []
+            for _ in range(args.repeats):
+                # Every round starts from the same weights and shuffle, so all do identical work.
+                net.weights, net.biases, net.rng = start_w, start_b, copy.deepcopy(start_rng)
+                b = timed(lambda: reference_epoch(net, X, y, batch))
+                c = timed(lambda: tuned_epoch(net, X, y, batch))
+                a = timed(lambda: autodiff_epoch(net, X, y, batch))
+                t_ad.append(a)
+                t_ref.append(b)
+                t_tuned.append(c)
+                ratios.append(a / b)
+                tuned_ratios.append(a / c)
+                if torch_run is not None:
+                    t_torch.append(timed(torch_run))
+            row: dict[str, Any] = {
+                "batch": batch,
+                "dtype": dtype_name,
+                "autodiff_s": round(statistics.median(t_ad), 4),
+                "reference_s": round(statistics.median(t_ref), 4),
+                "ratio": round(statistics.median(ratios), 3),
+                "tuned_s": round(statistics.median(t_tuned), 4),
+                "tuned_ratio": round(statistics.median(tuned_ratios), 3),
+            }
+            if t_torch:
+                row["torch_s"] = round(statistics.median(t_torch), 4)
+            if not args.no_memory:
+                row["autodiff_peak_mib"] = round(child_peak_rss(args, "autodiff", batch, dtype_name), 1)
+                row["reference_peak_mib"] = round(child_peak_rss(args, "reference", batch, dtype_name), 1)
+                row["memory_ratio"] = round(row["autodiff_peak_mib"] / row["reference_peak_mib"], 3)
+            rows.append(row)
+
+    n = args.synthetic or "MNIST"
+    print(f"seconds per epoch, [784, 30, 10], eta {ETA}, {n} training images, median of {args.repeats} A/B rounds")
+    head = f"{'batch':>5} {'dtype':>8} {'autodiff':>9} {'reference':>9} {'ratio':>6} {'tuned':>7} {'ratio':>6}"
+    head += f" {'torch':>7}" if any("torch_s" in r for r in rows) else ""
+    head += f" {'peak MiB (ad/ref)':>18}" if not args.no_memory else ""
+    print(head)
+    for r in rows:
+        line = f"{r['batch']:>5} {r['dtype']:>8} {r['autodiff_s']:>9.3f} {r['reference_s']:>9.3f} {r['ratio']:>6.3f}"
+        line += f" {r['tuned_s']:>7.3f} {r['tuned_ratio']:>6.3f}"
+        if "torch_s" in r:
+            line += f" {r['torch_s']:>7.3f}"
+        if "memory_ratio" in r:
+            line += f" {r['autodiff_peak_mib']:>8.0f}/{r['reference_peak_mib']:<8.0f}"
+        print(line)
+    for r in rows:
+        print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
