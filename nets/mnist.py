@@ -855,6 +855,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="large: N(0,1) as network.py; default: N(0,1/n_in) weights as network2 (default large)")
     p.add_argument("--lmbda", type=_float_in(0.0, open_low=False), default=0.0,
                    help="L2 strength λ, network2's (1-ηλ/n) decay with n = training-set size (default 0)")
+    p.add_argument("--l1", type=_float_in(0.0, open_low=False), default=0.0, metavar="LAMBDA1",
+                   help="L1 strength λ₁: weights also step by -(ηλ₁/n)·sgn(w), n = training-set size (default 0)")
+    p.add_argument("--eta-schedule", type=_positive_int, default=None, metavar="K",
+                   help="halve η whenever validation accuracy has not improved for K epochs (default: constant η)")
+    p.add_argument("--early-stop", type=_positive_int, default=None, metavar="N",
+                   help="stop once validation accuracy has not improved for N epochs (default: train all epochs)")
+    p.add_argument("--train-size", type=_positive_int, default=None, metavar="N",
+                   help="train on the first N training images only (default: all of them, 50,000 for MNIST)")
+    p.add_argument("--grad-norms", action="store_true",
+                   help="before training, print each layer's gradient norm |dC/db|, the mean over the first "
+                   "10 mini-batches (in file order)")
     p.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
                    help="activation of every layer (default sigmoid, as network.py)")
     p.add_argument("--seed", type=int, default=None, help="seed for initialisation and shuffling (default: random)")
@@ -949,7 +960,11 @@ def _train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> in
             ) from None
     dtype = np.dtype(args.dtype)
     source = find_data(args.data, fetch=fetch, log=log)
-    (x, y), _, (x_test, y_test) = load_data(source, dtype)
+    (x, y), (x_val, y_val), (x_test, y_test) = load_data(source, dtype)
+    if args.train_size is not None:
+        if args.train_size > len(x):
+            raise MNISTError(f"--train-size {args.train_size} is more than the {len(x)} training images in {source}")
+        x, y = x[: args.train_size], y[: args.train_size]
     if log:
         log(f"data: {source} ({len(x)} training, {len(x_test)} test images)")
     if args.sizes[0] != x.shape[1] or args.sizes[-1] != 10 or len(args.sizes) < 2:
@@ -964,6 +979,14 @@ def _train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> in
         if log:
             log(f"seed: {seed} (pass --seed {seed} to repeat this run)")
     net = Network(args.sizes, cost=args.cost, init=args.init, seed=seed, dtype=dtype, activation=args.activation)
+    if args.grad_norms:
+        m = args.batch_size
+        batches = [(x[k : k + m], y[k : k + m]) for k in range(0, min(len(x), 10 * m), m)]
+        norms = np.mean([net.gradient_norms(b) for b in batches], axis=0)
+        shown = "  ".join(f"layer {l + 1}: {v:.3g}" for l, v in enumerate(norms))
+        print(f"Gradient norms |dC/db| at the start (mean of {len(batches)} mini-batches): {shown}", flush=True)
+    watch = args.eta_schedule is not None or args.early_stop is not None
+    lines: list[str] = []
 
     tqdm = _progress_bar(sys.stdout.isatty() and not args.quiet)
     history: list[tuple[int, int, int, float]] = []
@@ -986,8 +1009,16 @@ def _train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> in
 
         def after_epoch(epoch: int, info: dict) -> bool:
             history.append((epoch, info["correct"], info["n_test"], info["seconds"]))
+            line = f"Epoch {epoch}: {info['correct']} / {info['n_test']}  ({info['seconds']:.2f} s)"
+            if watch:
+                line += f"  validation {info['evaluation_accuracy']} / {len(y_val)}"
+            if args.eta_schedule is not None:
+                line += f"  eta {info['eta']:g}"
+            if info.get("stop_reason"):
+                line += f"\nStopped: {info['stop_reason']}"
+            lines.append(line)
             if not args.quiet:
-                print(f"Epoch {epoch}: {info['correct']} / {info['n_test']}  ({info['seconds']:.2f} s)", flush=True)
+                print(line, flush=True)
             return stop.requested
 
         net.SGD(
@@ -996,6 +1027,10 @@ def _train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> in
             args.batch_size,
             args.eta,
             lmbda=args.lmbda,
+            l1=args.l1,
+            eta_schedule=args.eta_schedule,
+            early_stop=args.early_stop,
+            evaluation_data=(x_val, y_val) if watch else None,
             test_data=(x_test, y_test),
             verbose=False,
             callback=after_batch,
@@ -1004,8 +1039,7 @@ def _train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> in
         interrupted = stop.requested
 
     if args.quiet and history:
-        epoch, correct, n_test, seconds = history[-1]
-        print(f"Epoch {epoch}: {correct} / {n_test}  ({seconds:.2f} s)", flush=True)
+        print(lines[-1], flush=True)
     saved = ""
     if args.save is not None:
         net.save(args.save)

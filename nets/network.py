@@ -350,7 +350,7 @@ class Network(Module):
     def _count_correct(self, X: np.ndarray, labels: np.ndarray) -> int:
         return int(sum(int((np.argmax(a, axis=1) == labels[part]).sum()) for part, a in self._predict(X)))
 
-    def _total_cost(self, X: np.ndarray, Y: np.ndarray, lmbda: float) -> float:
+    def _total_cost(self, X: np.ndarray, Y: np.ndarray, lmbda: float, l1: float = 0.0) -> float:
         n = X.shape[0]
         total = 0.0
         with no_grad():
@@ -359,6 +359,8 @@ class Network(Module):
         cost = total / n
         if lmbda:
             cost += 0.5 * (lmbda / n) * sum(float(np.sum(np.square(w, dtype=np.float64))) for w in self.weights)
+        if l1:
+            cost += (l1 / n) * sum(float(np.sum(np.abs(w), dtype=np.float64)) for w in self.weights)
         return cost
 
     def evaluate(self, test_data: Any) -> int:
@@ -450,6 +452,39 @@ class Network(Module):
         nabla_b = [g[:, None] for g in grads[1::2]]
         return nabla_b, nabla_w
 
+    def gradient_norms(self, data: Any) -> list[float]:
+        """Return ‖∂C/∂bˡ‖ for every layer l, from autodiff's retained δˡ = ∂C/∂zˡ on one batch.
+
+        C is the mean cost over the rows of ``data``, so ∂C/∂bˡ is the sum of the rows of zˡ's
+        retained gradient.  This is the "speed of learning" of each layer that Nielsen plots when
+        he shows gradients vanishing in deep sigmoid nets.  No parameter's ``.grad`` changes.
+
+        Parameters
+        ----------
+        data : (X, Y) or list of (x, y) pairs
+            One batch, in any form ``SGD`` accepts for training data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nets import Network
+        >>> net = Network([4, 3, 3, 2], init="default", seed=0)
+        >>> norms = net.gradient_norms((np.ones((5, 4)), np.array([0, 1, 0, 1, 1])))
+        >>> len(norms), all(v > 0 for v in norms)
+        (3, True)
+        """
+        X, T = self._arrays(data, "gradient_norms")
+        params = self.parameters()
+        before = [p.grad for p in params]
+        try:
+            with enable_grad():
+                zs, activations = self.forward_trace(X, retain_grad=True)
+                self.cost.fn(activations[-1], Tensor(self._targets(T))).backward()
+            return [float(np.linalg.norm(z.grad.sum(axis=0))) for z in zs]
+        finally:
+            for p, g in zip(params, before):
+                p.grad = g
+
     # ---- training --------------------------------------------------------------------------------
     def SGD(  # noqa: N802 - Nielsen's name
         self,
@@ -466,6 +501,9 @@ class Network(Module):
         monitor_training_accuracy: bool = False,
         *,
         momentum: float = 0.0,
+        l1: float = 0.0,
+        eta_schedule: int | None = None,
+        early_stop: int | None = None,
         verbose: bool = True,
         callback: Callable[[int, int, int], Any] | None = None,
         epoch_callback: Callable[[int, dict], Any] | None = None,
@@ -493,6 +531,16 @@ class Network(Module):
             printed and collected per epoch.
         momentum : float
             Nielsen's momentum coefficient μ (0: plain SGD).
+        l1 : float
+            L1 strength λ₁, network2-style: weights also move by −(ηλ₁/n)·sgn(w) each step,
+            and the monitored costs gain (λ₁/n)·Σ|w|.  Biases are not regularised.
+        eta_schedule : int, optional
+            Halve η whenever the accuracy on ``evaluation_data`` has not improved for this many
+            epochs in a row (network2's "no improvement in n" rule; the count restarts after each
+            halving).  Needs ``evaluation_data``.
+        early_stop : int, optional
+            Stop training once the accuracy on ``evaluation_data`` has not improved for this many
+            epochs in a row.  Needs ``evaluation_data``.
         verbose : bool
             Whether to print.
         callback : callable, optional
@@ -500,8 +548,9 @@ class Network(Module):
             progress bar); a true result stops training at once, without the epoch's report.
         epoch_callback : callable, optional
             ``epoch_callback(epoch, info)`` after each epoch's report, ``info`` holding
-            ``seconds`` (training time of the epoch), ``correct`` and ``n_test`` (or None) and the
-            epoch's monitor values; a true result stops training.
+            ``seconds`` (training time of the epoch), ``correct`` and ``n_test`` (or None), the
+            epoch's monitor values, and ``eta`` (the η the epoch trained with) and ``stop_reason``
+            (None, or why the schedule or early stopping ends training); a true result stops training.
 
         Returns
         -------
@@ -531,6 +580,15 @@ class Network(Module):
             raise ValueError(f"Network.SGD: mini_batch_size must be an int >= 1, got {mini_batch_size!r}")
         if (monitor_evaluation_cost or monitor_evaluation_accuracy) and evaluation_data is None:
             raise ValueError("Network.SGD: monitoring the evaluation data needs evaluation_data")
+        if not _is_number(l1) or l1 < 0:
+            raise ValueError(f"Network.SGD: l1 must be a number >= 0, got {l1!r}")
+        for name, patience in (("eta_schedule", eta_schedule), ("early_stop", early_stop)):
+            if patience is None:
+                continue
+            if not isinstance(patience, (int, np.integer)) or isinstance(patience, bool) or patience < 1:
+                raise ValueError(f"Network.SGD: {name} must be None or an int >= 1 (epochs), got {patience!r}")
+            if evaluation_data is None:
+                raise ValueError(f"Network.SGD: {name} watches the accuracy on evaluation_data; pass evaluation_data")
 
         X, T = self._arrays(training_data, "SGD")
         Y = self._targets(T)
@@ -551,7 +609,11 @@ class Network(Module):
         # with lr = 1 and weight decay ηλ/n then applies exactly network2's step.
         eta = float(eta)
         seed = np.asarray(eta, dtype=self.dtype)
-        opt = optim.SGD(self.parameters(), lr=1.0, momentum=momentum, weight_decay=eta * float(lmbda) / n)
+        opt = optim.SGD(
+            self.parameters(), lr=1.0, momentum=momentum, weight_decay=eta * float(lmbda) / n, l1=eta * float(l1) / n
+        )
+        watch = eta_schedule is not None or early_stop is not None
+        best_accuracy, since_best, since_change = -1, 0, 0
         forwards = [layer.forward for layer in self.model.layers]
         cost_fn = self.cost.fn
         step, zero_grad = opt.step, opt.zero_grad
@@ -588,7 +650,7 @@ class Network(Module):
                 elif verbose:
                     print(f"Epoch {j} complete")
                 if monitor_training_cost:
-                    c = self._total_cost(X, Y, lmbda)
+                    c = self._total_cost(X, Y, lmbda, l1)
                     training_cost.append(c)
                     info["training_cost"] = c
                     if verbose:
@@ -600,7 +662,7 @@ class Network(Module):
                     if verbose:
                         print(f"Accuracy on training data: {acc} / {n}")
                 if monitor_evaluation_cost:
-                    c = self._total_cost(evaluation[0], self._targets(evaluation[1]), lmbda)
+                    c = self._total_cost(evaluation[0], self._targets(evaluation[1]), lmbda, l1)
                     evaluation_cost.append(c)
                     info["evaluation_cost"] = c
                     if verbose:
@@ -611,7 +673,34 @@ class Network(Module):
                     info["evaluation_accuracy"] = acc
                     if verbose:
                         print(f"Accuracy on evaluation data: {acc} / {len(evaluation[0])}")
+                info["eta"] = eta
+                info["stop_reason"] = None
+                if watch:
+                    acc = info.get("evaluation_accuracy")
+                    if acc is None:
+                        acc = info["evaluation_accuracy"] = self._count_correct(evaluation[0], self._labels(evaluation[1]))
+                    if acc > best_accuracy:
+                        best_accuracy, since_best, since_change = acc, 0, 0
+                    else:
+                        since_best += 1
+                        since_change += 1
+                    if early_stop is not None and since_best >= early_stop:
+                        info["stop_reason"] = f"early stop: no improvement in evaluation accuracy for {early_stop} epochs"
+                    elif eta_schedule is not None and since_change >= eta_schedule:
+                        # The new η takes effect from the next epoch: the seed of backward and the
+                        # optimizer's decay terms all carry η.
+                        eta /= 2
+                        seed = np.asarray(eta, dtype=self.dtype)
+                        opt.weight_decay = eta * float(lmbda) / n
+                        opt.l1 = eta * float(l1) / n
+                        since_change = 0
+                        if verbose:
+                            print(f"No improvement in {eta_schedule} epochs: eta halved to {eta:g}")
+                    if info["stop_reason"] is not None and verbose:
+                        print(info["stop_reason"].capitalize())
                 if epoch_callback is not None and epoch_callback(j, info):
+                    break
+                if info["stop_reason"] is not None:
                     break
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
 
