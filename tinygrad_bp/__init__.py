@@ -12,7 +12,9 @@ Examples
 from .tensor import Tensor, enable_grad, grad, is_grad_enabled, no_grad
 from .function import Function, register, register_binary
 from .ops import concatenate, linear, quadratic_cost, stack
-from .gradcheck import GradcheckError, gradcheck
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .functional import hessian, hvp
 
 __all__ = [
     "Tensor",
@@ -28,6 +30,12 @@ __all__ = [
     "linear",
     "quadratic_cost",
     "gradcheck",
+    "gradgradcheck",
+    "hvp",
+    "hessian",
     "GradcheckError",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "AnomalyError",
 ]
 __version__ = "0.1.0"

@@ -87,7 +87,11 @@ class Function:
             kind = ValueError if isinstance(e, ValueError) else TypeError
             raise kind(f"{cls.__name__}: {e} (input shapes {shapes})") from e
         if data.__class__ is not np.ndarray:
-            data = np.asarray(data)
+            scalar, data = data, np.asarray(data)
+            # numpy hands a 0-d result back as a scalar; a saved reference to it must become the output's
+            # own array, or backward(create_graph=True) would take the output for a constant.
+            if ctx.saved:
+                ctx.saved = tuple(data if s is scalar else s for s in ctx.saved)
         out = object.__new__(Tensor)
         out.data = data
         out.grad = None

@@ -13,9 +13,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, grad
+from .tensor import Tensor, _new, grad
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 class GradcheckError(AssertionError):
@@ -95,7 +95,7 @@ def _as_outputs(out: Any, who: str) -> list[Tensor]:
     return items
 
 
-def _prepare_inputs(inputs: Sequence[Any], who: str) -> tuple[list[Any], list[int]]:
+def _prepare_inputs(inputs: Sequence[Any], who: str, stacklevel: int = 4) -> tuple[list[Any], list[int]]:
     """Return the arguments to call the function with, and the positions of those to check.
 
     A float64 leaf with a writeable array is perturbed in place (and restored), so a layer that
@@ -126,7 +126,7 @@ def _prepare_inputs(inputs: Sequence[Any], who: str) -> tuple[list[Any], list[in
             f"{who}: {', '.join(low_precision)} checked on a float64 copy; finite differences "
             "in low precision are too noisy to compare",
             UserWarning,
-            stacklevel=4,  # point at the caller of gradcheck
+            stacklevel=stacklevel,  # point at the caller of gradcheck
         )
     return args, checked
 
@@ -290,6 +290,120 @@ def gradcheck(
         mismatches,
         raise_exception,
         f"gradcheck: the analytic gradient disagrees with finite differences ({mode} mode)",
+        atol,
+        rtol,
+    )
+
+
+def _first_derivative(
+    fn: Callable[..., Any], grad_outputs: Any, seed: int, who: str, copied: Sequence[str] = ()
+) -> Callable[..., tuple[Tensor, ...]]:
+    """Return x -> J(x)^T v as a function of the same arguments as ``fn``, recorded so it can be differentiated.
+
+    The cotangent ``v`` is ``grad_outputs``, or drawn from ``seed`` on the first call and then fixed,
+    so that every finite-difference evaluation differentiates the same function.  ``copied`` labels
+    (per input requiring grad, "" if not a copy) the inputs that were replaced by float64 copies.
+    """
+    fixed: list[Any] = []
+
+    def first(*args: Any) -> tuple[Tensor, ...]:
+        nonlocal copied
+        outs = _as_outputs(fn(*args), who)
+        if not fixed:
+            if grad_outputs is None:
+                rng = np.random.default_rng([seed, 2])  # a stream apart from the second cotangent's
+                fixed.extend(rng.standard_normal(o.shape) for o in outs)
+            else:
+                gos = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else [grad_outputs]
+                if len(gos) != len(outs):
+                    raise ValueError(f"{who}: {len(gos)} grad_outputs for {len(outs)} outputs")
+                for k, (g, o) in enumerate(zip(gos, outs)):
+                    g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
+                    if g.shape != o.shape:
+                        raise ValueError(f"{who}: grad_outputs[{k}] has shape {g.shape} but output {k} has shape {o.shape}")
+                    fixed.append(g)
+        xs = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+        live = [(o, v) for o, v in zip(outs, fixed) if o.requires_grad]
+        found: tuple[Any, ...] = (None,) * len(xs)
+        if live:
+            found = grad([o for o, _ in live], xs, [v for _, v in live], create_graph=True, allow_unused=True)
+        if len(fixed) == len(outs) and copied:
+            unused = [label for label, g in zip(copied, found) if label and g is None]
+            if unused:  # as in gradcheck: the function holds the variable itself, so the check would be vacuous
+                warnings.warn(
+                    f"{who}: {', '.join(unused)} had to be checked on a float64 copy, which the function "
+                    "never used; pass float64 leaf tensors to check variables the function holds itself",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            copied = ()
+        # An input the output does not depend on has a zero first derivative, constant in every input.
+        return tuple(_new(np.zeros(x.shape), False, None) if g is None else g for x, g in zip(xs, found))
+
+    return first
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    *inputs: Any,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    mode: str = "full",
+    seed: int = 0,
+) -> bool:
+    """Return True if the second derivatives of ``fn`` at ``inputs`` match finite differences of its first derivatives.
+
+    The first derivative is the function ``x -> J(x)^T v`` (``grad(fn(x), x, v, create_graph=True)``)
+    for a fixed cotangent ``v``; its own vector-Jacobian product, with a random second cotangent,
+    is what the engine computes by differentiating the recorded backward pass.  That product is
+    compared with central differences of ``J(x)^T v`` exactly as ``gradcheck`` compares a first
+    derivative, and a failure is reported the same way.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes the inputs, returns a Tensor or a tuple of Tensors.
+    *inputs : Tensor or any
+        The point to check at; as for ``gradcheck``.
+    grad_outputs : array_like or sequence of array_like, optional
+        The cotangent ``v`` of ``fn``'s outputs (default: standard normal draws from ``seed``).
+    eps, atol, rtol, raise_exception, mode, seed
+        As for ``gradcheck``.
+
+    Returns
+    -------
+    bool
+        True on success; False on failure when ``raise_exception`` is False.
+
+    Raises
+    ------
+    GradcheckError
+        On failure, naming each failing input, the worst element, both values and the errors.
+    RuntimeError
+        When an op on the way cannot be differentiated twice (its message names the op).
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor, gradgradcheck
+    >>> x = Tensor([[0.5, -1.0], [2.0, 0.3]], requires_grad=True)
+    >>> w = Tensor([1.5, -0.5], requires_grad=True)
+    >>> gradgradcheck(lambda x, w: (x * w).tanh(), x, w)
+    True
+    """
+    who = "gradgradcheck"
+    # Copy low-precision inputs here, not inside the comparison: a function linear in an input has a
+    # constant first derivative, which the comparison would mistake for an unused copy.
+    args, checked = _prepare_inputs(inputs, who, stacklevel=3)
+    copied = [f"input {i}" if args[i] is not inputs[i] else "" for i in checked]
+    first = _first_derivative(fn, grad_outputs, seed, who, copied)
+    mismatches = _vjp_mismatches(first, args, eps, atol, rtol, mode, seed, who)
+    return _finish(
+        mismatches,
+        raise_exception,
+        f"{who}: the analytic second derivative disagrees with finite differences of the first derivative ({mode} mode)",
         atol,
         rtol,
     )

@@ -584,7 +584,7 @@ class Linear(Function):
             delta = delta.reshape((-1, delta.shape[-1]))
         if not need[1]:
             gw = None
-        elif w.flags.f_contiguous:  # match w's memory order, so the in-place update is a contiguous sweep
+        elif w.__class__ is np.ndarray and w.flags.f_contiguous:  # match w's memory order (a Tensor, under create_graph, has none)
             gw = (delta.T @ x).T  # BP4: ∂C/∂W = aᵀ δ
         else:
             gw = x.T @ delta  # BP4: ∂C/∂W = aᵀ δ

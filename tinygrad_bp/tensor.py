@@ -20,6 +20,9 @@ class _GradMode:
 
 _grad_mode = _GradMode()
 
+# Set by tinygrad_bp.anomaly while detect_anomaly() is on: called with (ctx, grad_out, grads) for every node.
+_anomaly_hook: Any = None
+
 
 class no_grad:
     """Return a context manager (also a decorator) inside which no op records a graph.
@@ -329,12 +332,14 @@ def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
 
 def _as_graph_saved(ctx: Function, out: Tensor) -> tuple[Any, ...]:
     # Under create_graph, backward must see inputs and the output as Tensors so its own ops are recorded;
-    # any other saved array is a constant of the local derivative.
+    # any other saved float array is a constant of the local derivative.  Integer and boolean arrays
+    # (indices, masks) stay arrays: they are never differentiated, and numpy indexing needs them as they are.
     lookup = {id(out.data): out}
     for p in ctx.parents:
         lookup[id(p.data)] = p
     return tuple(
-        lookup.get(id(s), _new(s, False, None)) if isinstance(s, np.ndarray) else s for s in ctx.saved
+        lookup.get(id(s), _new(s, False, None)) if isinstance(s, np.ndarray) and s.dtype.kind == "f" else s
+        for s in ctx.saved
     )
 
 
@@ -372,6 +377,8 @@ def _run_backward(
             parents = ctx.parents
             if grads.__class__ is not tuple or len(grads) != len(parents):
                 grads = _check_arity(ctx, grads)
+            if _anomaly_hook is not None:
+                _anomaly_hook(ctx, grad_out, grads)
             for p, g in zip(parents, grads):
                 if g is None or not p.requires_grad:
                     continue
@@ -429,6 +436,12 @@ def _graph_backward(ctx: Function, out: Tensor, grad_out: Tensor) -> Any:
     ctx.saved = _as_graph_saved(ctx, out)
     try:
         return type(ctx).backward(ctx, grad_out)
+    except (TypeError, AttributeError) as e:
+        # Typically a numpy function or array attribute applied to a Tensor: say which op, and what to do.
+        raise type(e)(
+            f"{cls.__name__}: its backward cannot be recorded with create_graph=True ({e}); write it with "
+            "operators and methods that Tensors share with arrays, or set once_differentiable = True"
+        ) from e
     finally:
         ctx.saved = saved
 
