@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .function import Function
-from .gradcheck import _vjp_mismatches
+from .gradcheck import _first_derivative, _vjp_mismatches
 from .tensor import Tensor, _toposort
 
 __all__ = [
@@ -207,6 +207,7 @@ def assert_layer_conforms(
     rtol: float = 1e-3,
     mode: str = "full",
     seed: int = 0,
+    order: int = 1,
 ) -> None:
     """Return None if a Function, function or layer backpropagates correctly; raise ConformanceError if not.
 
@@ -222,7 +223,10 @@ def assert_layer_conforms(
        sum of both positions' gradients;
     5. backward mutates neither the arrays the graph saved, nor grad_out, nor the inputs;
     6. ``needs_input_grad``: an input (or frozen parameters) with ``requires_grad=False`` is
-       marked as such for the op, gets no gradient, and leaves the other gradients unchanged.
+       marked as such for the op, gets no gradient, and leaves the other gradients unchanged;
+    7. with ``order=2``: the backward can be recorded (``create_graph=True``) and its own
+       derivatives match finite differences of the first derivatives (``gradgradcheck``, for the
+       inputs and parameters together).
 
     Parameters
     ----------
@@ -244,6 +248,8 @@ def assert_layer_conforms(
     eps, atol, rtol, mode : see ``gradcheck``.
     seed : int
         Seed of the drawn inputs and cotangents.
+    order : {1, 2}
+        2 adds check 7, the second derivatives.
 
     Raises
     ------
@@ -296,6 +302,8 @@ def assert_layer_conforms(
             f"assert_layer_conforms: expected a Function subclass, a layer or a callable, got {type(obj).__name__}"
         )
     who = f"assert_layer_conforms({name})"
+    if order not in (1, 2):
+        raise ValueError(f"{who}: order must be 1 or 2, got {order!r}")
 
     rng = np.random.default_rng(seed)
     if (inputs is None) == (input_shapes is None):
@@ -382,6 +390,18 @@ def assert_layer_conforms(
                 "gradient disagrees with finite differences",
                 f"(atol={atol}, rtol={rtol})\n" + "\n".join("  " + m.report() for m in mism),
             )
+        # 7. second derivatives: the recorded first derivative, differentiated, against its finite differences
+        if order == 2:
+            first = _first_derivative(lambda *a: one_output(call(*a[:n])), None, seed, who)
+            try:
+                mism = _vjp_mismatches(first, fresh() + live_params, eps, atol, rtol, mode, seed, who, labels=labels)
+            except (RuntimeError, TypeError, AttributeError) as e:  # an op that cannot be differentiated twice
+                fail("double backward", str(e))
+            if mism:
+                fail(
+                    "second derivative disagrees with finite differences of the first",
+                    f"(atol={atol}, rtol={rtol})\n" + "\n".join("  " + m.report() for m in mism),
+                )
 
         # 2, 3: the same graph again (accumulation), then a fresh graph
         root.backward()
