@@ -12,7 +12,7 @@ from .costs import COSTS, CrossEntropyCost, QuadraticCost, get_cost
 from .init import init_params
 from .layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import Layer, Module
-from .network import Network, load, one_hot
+from .network import Network, TrainingDivergedError, load, one_hot
 from .optim import SGD
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "SGD",
     "init_params",
     "Network",
+    "TrainingDivergedError",
     "load",
     "one_hot",
 ]

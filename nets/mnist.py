@@ -10,6 +10,7 @@ on its own::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import io
@@ -876,6 +877,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="CURVES.png", default=None,
                    help="plot test accuracy per epoch (needs matplotlib: pip install 'tinygrad-bp[plot]')")
     p.add_argument("--quiet", action="store_true", help="print only the last epoch's line; no progress bar")
+    p.add_argument("--detect-anomaly", action="store_true",
+                   help="check every op's output and gradient during training and stop at the first NaN/Inf, "
+                   "naming the op and where it was made (slow: for debugging)")
     p.add_argument("--load", metavar="MODEL.json", default=None,
                    help="evaluate a saved network on the test set instead of training")
     return p
@@ -993,7 +997,11 @@ def _train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None) -> in
     where = {"epoch": 0, "batch": 0, "n_batches": 0}
     bar: Any = None
 
-    with _Stop() as stop:
+    from tinygrad_bp import detect_anomaly
+
+    # A diverging run is reported once, by SGD or anomaly mode, instead of through numpy warnings.
+    checks = detect_anomaly() if args.detect_anomaly else contextlib.nullcontext()
+    with _Stop() as stop, np.errstate(all="ignore"), checks:
 
         def after_batch(epoch: int, k: int, n_batches: int) -> bool:
             nonlocal bar
@@ -1080,11 +1088,18 @@ def main(argv: Sequence[str] | None = None, *, fetch: Fetch | None = None) -> in
     """
     args = build_parser().parse_args(argv)
     log = None if args.quiet else _stderr
+    from tinygrad_bp import AnomalyError
+
+    from .network import TrainingDivergedError
+
     try:
         if args.load is not None:
             return _evaluate_saved(args, fetch, log)
         return _train(args, fetch, log)
     except (MNISTError, MNISTNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except (TrainingDivergedError, AnomalyError) as e:  # NaN/Inf in training: one line, nothing saved
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

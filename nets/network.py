@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import time
+from math import isfinite
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ from .init import INITS, as_generator, init_params
 from .layers import ACTIVATIONS, Linear, Sequential
 from .module import Module
 
-__all__ = ["Network", "load", "one_hot"]
+__all__ = ["Network", "TrainingDivergedError", "load", "one_hot"]
 
 _EVAL_CHUNK = 10_000  # rows per forward pass when evaluating, to bound memory
 _DTYPES = ("float64", "float32")
@@ -47,6 +48,34 @@ def one_hot(labels: Any, n_out: int, dtype: Any = np.float64) -> np.ndarray:
     out = np.zeros((labels.shape[0], n_out), dtype=dtype)
     out[np.arange(labels.shape[0]), labels] = 1
     return out
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Return the error ``Network.SGD`` raises when the cost of a mini-batch is NaN or infinite.
+
+    The message gives the epoch, the mini-batch and η, and advises a smaller η.  By then the
+    parameters hold the result of the step that overflowed, so reload or re-initialise the net.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nets import Network, TrainingDivergedError
+    >>> net = Network([2, 1], seed=0)
+    >>> net.weights[0][...] = np.nan
+    >>> try:
+    ...     net.SGD((np.ones((4, 2)), np.ones((4, 1))), 1, 2, 3.0, verbose=False)
+    ... except TrainingDivergedError as e:
+    ...     print(str(e).split(";")[0])
+    Network.SGD: training diverged: the cost is nan in epoch 0, mini-batch 1 of 2
+    """
+
+
+def _diverged(cost: float, epoch: int, k: int, n_batches: int, eta: float) -> str:
+    return (
+        f"Network.SGD: training diverged: the cost is {cost} in epoch {epoch}, mini-batch {k + 1} of {n_batches}; "
+        f"the learning rate η = {eta:g} is too large for this network: lower it (try η = {eta / 10:g}) and "
+        "train again from a fresh or saved network"
+    )
 
 
 def _is_number(v: Any) -> bool:
@@ -634,7 +663,10 @@ class Network(Module):
                     a = Tensor(X[idx])
                     for f in forwards:
                         a = f(a)
-                    cost_fn(a, Tensor(Y[idx])).backward(seed)
+                    cost = cost_fn(a, Tensor(Y[idx]))
+                    if not isfinite(cost.data):  # one test of the 0-d cost forward already computed
+                        raise TrainingDivergedError(_diverged(float(cost.data), j, k, n_batches, float(seed)))
+                    cost.backward(seed)
                     step()
                     zero_grad()
                     if callback is not None and callback(j, k, n_batches):

@@ -12,6 +12,7 @@ Examples
 from .tensor import Tensor, enable_grad, grad, is_grad_enabled, no_grad
 from .function import Function, register, register_binary
 from .ops import concatenate, linear, quadratic_cost, stack
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functional import hessian, hvp
 
@@ -33,5 +34,8 @@ __all__ = [
     "hvp",
     "hessian",
     "GradcheckError",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "AnomalyError",
 ]
 __version__ = "0.1.0"

@@ -20,6 +20,9 @@ class _GradMode:
 
 _grad_mode = _GradMode()
 
+# Set by tinygrad_bp.anomaly while detect_anomaly() is on: called with (ctx, grad_out, grads) for every node.
+_anomaly_hook: Any = None
+
 
 class no_grad:
     """Return a context manager (also a decorator) inside which no op records a graph.
@@ -374,6 +377,8 @@ def _run_backward(
             parents = ctx.parents
             if grads.__class__ is not tuple or len(grads) != len(parents):
                 grads = _check_arity(ctx, grads)
+            if _anomaly_hook is not None:
+                _anomaly_hook(ctx, grad_out, grads)
             for p, g in zip(parents, grads):
                 if g is None or not p.requires_grad:
                     continue
