@@ -385,7 +385,7 @@ def _run_backward(
                 if create_graph or g.__class__ is not np.ndarray or g.shape != p.data.shape or g.dtype != p.data.dtype:
                     g = _check_grad(ctx, p, g, create_graph)
                 if p._ctx is None and to_leaves:
-                    if p.grad is None and g.base is None and id(g) not in given and not create_graph:
+                    if not create_graph and p.grad is None and g.base is None and id(g) not in given:
                         given.add(id(g))  # the common case, inline: a fresh array becomes the leaf's .grad
                         p.grad = g
                     else:
