@@ -527,6 +527,33 @@ def test_backward_create_graph_gives_differentiable_grads() -> None:
     np.testing.assert_allclose(d2, 6 * x.data)
 
 
+@pytest.mark.parametrize(
+    "f",
+    [lambda t: (t.detach() * t * t).sum(), lambda t: (t * t * t.detach()).sum(), lambda t: t.detach() @ (t * t)],
+    ids=["detached_first", "detached_last", "matmul"],
+)
+def test_detached_copy_sharing_data_stays_a_constant_in_the_second_derivative(f: Callable[[Tensor], Tensor]) -> None:
+    # detach() shares the array, so the recorded backward must tell the constant from the variable by position
+    x = np.array([0.5, -1.5, 2.0])
+    np.testing.assert_allclose(hessian(f, x).numpy(), np.diag(2 * x), atol=1e-12)
+
+
+def test_detached_copy_check_rejects_treating_it_as_the_variable() -> None:
+    x = np.array([0.5, -1.5, 2.0])
+    # x·x·x (the detached factor taken for the variable) would have Hessian diag(6x), not diag(2x)
+    assert not np.allclose(hessian(lambda t: (t * t * t).sum(), x).numpy(), np.diag(2 * x))
+
+
+def test_backward_create_graph_accumulates_into_existing_grad() -> None:
+    x = Tensor([0.5, -1.5], requires_grad=True)
+    (x * x).sum().backward()
+    (x**3).sum().backward(create_graph=True)
+    assert isinstance(x.grad, Tensor)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.data + 3 * x.data**2)
+    (d2,) = grad(x.grad.sum(), x)
+    np.testing.assert_allclose(d2, 6 * x.data)  # the first, plain gradient is a constant
+
+
 def test_plain_backward_keeps_array_grads() -> None:
     x = Tensor([0.5, -1.5], requires_grad=True)
     (x**3).sum().backward()

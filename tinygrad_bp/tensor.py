@@ -334,13 +334,25 @@ def _as_graph_saved(ctx: Function, out: Tensor) -> tuple[Any, ...]:
     # Under create_graph, backward must see inputs and the output as Tensors so its own ops are recorded;
     # any other saved float array is a constant of the local derivative.  Integer and boolean arrays
     # (indices, masks) stay arrays: they are never differentiated, and numpy indexing needs them as they are.
-    lookup = {id(out.data): out}
+    # Tensors may share one array (``detach()`` does), so an array is matched to the Tensors holding it in
+    # order: the k-th time it was saved, the k-th of them, inputs first, as every op saves its inputs in order.
+    lookup: dict[int, list[Tensor]] = {}
     for p in ctx.parents:
-        lookup[id(p.data)] = p
-    return tuple(
-        lookup.get(id(s), _new(s, False, None)) if isinstance(s, np.ndarray) and s.dtype.kind == "f" else s
-        for s in ctx.saved
-    )
+        lookup.setdefault(id(p.data), []).append(p)
+    lookup.setdefault(id(out.data), []).append(out)
+    seen: dict[int, int] = {}
+    result = []
+    for s in ctx.saved:
+        if isinstance(s, np.ndarray) and s.dtype.kind == "f":
+            holders = lookup.get(id(s))
+            if holders is None:
+                s = _new(s, False, None)
+            else:
+                k = seen.get(id(s), 0)
+                seen[id(s)] = k + 1
+                s = holders[min(k, len(holders) - 1)]
+        result.append(s)
+    return tuple(result)
 
 
 def _run_backward(
