@@ -78,6 +78,98 @@ def _diverged(cost: float, epoch: int, k: int, n_batches: int, eta: float) -> st
     )
 
 
+_MAX_MODEL_BYTES = 1 << 30  # far beyond any MLP this package trains; stops a wrong file from filling memory
+_MODEL_KEYS = ("sizes", "weights", "biases", "cost")
+_OPTIONAL_KEYS = ("dtype", "activation")
+
+
+def _fsync_folder(folder: str) -> None:
+    # Make the rename itself durable; some file systems and platforms cannot open a folder, which is fine.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _parse_array(value: Any, shape: tuple[int, int], dt: np.dtype, where: str, sizes: list[int]) -> np.ndarray:
+    """Return a JSON list of rows of numbers as an array of ``shape``, or raise ValueError saying what is wrong."""
+    if not (isinstance(value, list) and all(isinstance(row, list) for row in value)):
+        raise ValueError(f"{where} is not a rectangular array of numbers (a list of rows)")
+    widths = sorted({len(row) for row in value})
+    if len(widths) > 1:
+        raise ValueError(f"{where} is not a rectangular array of numbers: its rows have lengths {widths}")
+    got = (len(value), widths[0] if widths else 0)
+    if got != shape:
+        raise ValueError(f"{where} has shape {got}; sizes {sizes} need {shape}")
+    for i, row in enumerate(value):
+        for j, x in enumerate(row):
+            if x.__class__ is not float and x.__class__ is not int:  # not bool, str, null, list or dict
+                raise ValueError(f"{where}[{i}][{j}] is {x!r}, not a number")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(f"{where} holds an integer too large for a float") from None
+    with np.errstate(over="ignore"):
+        arr = arr.astype(dt)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"{where}[{i}][{j}] is {value[i][j]!r}, not a finite {dt.name}")
+    return arr
+
+
+def _parse_model(
+    data: Any, who: str, dtype: Any
+) -> tuple[list[int], str, str, str, list[np.ndarray], list[np.ndarray]]:
+    """Return (sizes, cost, dtype, activation, weights, biases) of a parsed model file after checking all of it."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{who} holds a JSON {type(data).__name__}, not an object with keys {list(_MODEL_KEYS)}")
+    missing = [k for k in _MODEL_KEYS if k not in data]
+    if missing:
+        raise ValueError(f"{who} lacks the key(s) {missing}")
+    unknown = sorted(k for k in data if k not in _MODEL_KEYS + _OPTIONAL_KEYS)
+    if unknown:
+        raise ValueError(f"{who} has unknown key(s) {unknown}; a model file holds {list(_MODEL_KEYS + _OPTIONAL_KEYS)}")
+    cost = data["cost"]
+    if not isinstance(cost, str) or cost not in COSTS:
+        raise ValueError(f"{who} names the cost {cost!r}, which is not one of {sorted(COSTS)}")
+    sizes = data["sizes"]
+    if not (
+        isinstance(sizes, list) and len(sizes) >= 2 and all(s.__class__ is int and s >= 1 for s in sizes)
+    ):
+        raise ValueError(f"{who} has sizes {sizes!r}; expected a list of at least two positive ints")
+    if dtype is not None:
+        try:
+            dt = np.dtype(dtype).name
+        except TypeError:
+            dt = repr(dtype)
+    else:
+        dt = data.get("dtype", "float64")
+    if not isinstance(dt, str) or dt not in _DTYPES:
+        raise ValueError(f"{who} asks for dtype {dt!r}; expected one of {list(_DTYPES)}")
+    activation = data.get("activation", "sigmoid")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"{who} names the activation {activation!r}, which is not one of {sorted(ACTIVATIONS)}")
+    n_layers = len(sizes) - 1
+    arrays: dict[str, list[np.ndarray]] = {}
+    for key in ("weights", "biases"):
+        values = data[key]
+        if not isinstance(values, list) or len(values) != n_layers:
+            raise ValueError(f"{who}: '{key}' must be a list of {n_layers} arrays for sizes {sizes}")
+        arrays[key] = [
+            # Nielsen's shapes: weights[l] (out, in) and biases[l] (out, 1).
+            _parse_array(v, (sizes[l + 1], sizes[l] if key == "weights" else 1), np.dtype(dt), f"{who}: {key}[{l}]", sizes)
+            for l, v in enumerate(values)
+        ]
+    return sizes, cost, dt, activation, arrays["weights"], arrays["biases"]
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
@@ -762,6 +854,11 @@ class Network(Module):
             "biases": [b.tolist() for b in self.biases],
             "cost": name,
         }
+        for key in ("weights", "biases"):
+            for l, arr in enumerate(getattr(self, key)):
+                if not np.isfinite(arr).all():
+                    # Refuse before touching the file, so a diverged net never replaces a good saved one.
+                    raise ValueError(f"Network.save: {key}[{l}] holds NaN or Inf; not saving over {os.fspath(path)!r}")
         if self.dtype != np.float64:
             data["dtype"] = self.dtype.name
         if self.activation != "sigmoid":
@@ -782,6 +879,7 @@ class Network(Module):
             except OSError:
                 pass
             raise
+        _fsync_folder(folder)
 
     @classmethod
     def load(cls, path: str | os.PathLike, seed: Any = None, dtype: Any = None) -> "Network":
@@ -790,11 +888,21 @@ class Network(Module):
         The cost is looked up by name in a fixed allow-list (``nets.costs.COSTS``), never by
         evaluating anything from the file.
 
+        Everything is checked before the network is built: the keys (``sizes``, ``weights``,
+        ``biases``, ``cost``, and optionally ``dtype`` and ``activation``, nothing else), that sizes
+        are positive ints, that every array is a rectangular list of JSON numbers whose shape fits
+        ``sizes``, that every value is finite in the dtype, and that the dtype, cost and activation
+        are names from fixed lists.  So a corrupted or hostile file can neither allocate more than
+        its own size suggests nor yield a network holding NaN.
+
         Raises
         ------
         ValueError
-            The file is not valid JSON, lacks a key, names an unknown cost, or holds arrays whose
-            shapes do not fit ``sizes``; the message names the file.
+            The file is not UTF-8 JSON (binary, truncated), breaks the schema, names an unknown
+            cost, dtype or activation, holds arrays whose shapes do not fit ``sizes``, or a NaN or
+            infinite value; the message names the file and the key.
+        OSError
+            The file cannot be read.
 
         Examples
         --------
@@ -807,41 +915,23 @@ class Network(Module):
         """
         path = os.fspath(path)
         who = f"Network.load: {path}"
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > _MAX_MODEL_BYTES:
+                raise ValueError(f"{who} is {size} bytes, more than a model file may be ({_MAX_MODEL_BYTES})")
+            raw = f.read()  # not read(limit), which would allocate the whole limit up front
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{who} is not a JSON model file ({e})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{who} holds a JSON {type(data).__name__}, not an object with sizes/weights/biases/cost")
-        missing = [k for k in ("sizes", "weights", "biases", "cost") if k not in data]
-        if missing:
-            raise ValueError(f"{who} lacks the key(s) {missing}")
-        cost = data["cost"]
-        if not isinstance(cost, str) or cost not in COSTS:
-            raise ValueError(f"{who} names the cost {cost!r}, which is not one of {sorted(COSTS)}")
-        sizes = data["sizes"]
-        if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(s, int) and s >= 1 for s in sizes)):
-            raise ValueError(f"{who} has sizes {sizes!r}; expected a list of at least two positive ints")
-        dt = dtype if dtype is not None else data.get("dtype", "float64")
-        if np.dtype(dt).name not in _DTYPES:
-            raise ValueError(f"{who} asks for dtype {dt!r}; expected one of {_DTYPES}")
-        activation = data.get("activation", "sigmoid")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"{who} names the activation {activation!r}, which is not one of {sorted(ACTIVATIONS)}")
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError(f"{who} is not a JSON model file (not UTF-8 text)") from None
+        except RecursionError:
+            raise ValueError(f"{who} is not a model file: its JSON is nested too deeply") from None
+        except ValueError as e:  # JSONDecodeError, or an integer literal too long to convert
+            raise ValueError(f"{who} is not a JSON model file, or it is truncated ({e})") from None
+        sizes, cost, dt, activation, weights, biases = _parse_model(data, who, dtype)
         net = cls(sizes, cost=COSTS[cost], init="zeros", seed=seed, dtype=dt, activation=activation)
-        for key, views in (("weights", net.weights), ("biases", net.biases)):
-            values = data[key]
-            if not isinstance(values, list) or len(values) != len(views):
-                raise ValueError(f"{who}: '{key}' must be a list of {len(views)} arrays for sizes {sizes}")
-            for l, (v, view) in enumerate(zip(values, views)):
-                try:
-                    arr = np.array(v, dtype=np.float64)
-                except (ValueError, TypeError):
-                    raise ValueError(f"{who}: {key}[{l}] is not a rectangular array of numbers") from None
-                if arr.shape != view.shape:
-                    raise ValueError(f"{who}: {key}[{l}] has shape {arr.shape}; sizes {sizes} need {view.shape}")
-                view[...] = arr
+        for view, arr in zip(net.weights + net.biases, weights + biases):
+            view[...] = arr
         return net
 
     def __repr__(self) -> str:

@@ -227,3 +227,201 @@ def test_main_detect_anomaly_flag_is_parsed_and_a_healthy_run_succeeds(tmp_path:
     argv = ["--data", str(data), "--epochs", "1", "--seed", "0", "--quiet", "--detect-anomaly"]
     assert main(argv) == 0
     assert not tg.is_anomaly_enabled()
+
+
+# ============================================================================ model files: validation
+def _saved(tmp_path: Path, sizes: list[int] = [2, 3, 1], **kw: object) -> tuple[Path, Network]:
+    net = Network(sizes, seed=0, **kw)
+    path = tmp_path / "net.json"
+    net.save(path)
+    return path, net
+
+
+def _model_text(**changes: object) -> str:
+    data: dict[str, object] = {
+        "sizes": [2, 1],
+        "weights": [[[0.5, -0.25]]],
+        "biases": [[[0.125]]],
+        "cost": "QuadraticCost",
+    }
+    data.update(changes)
+    return json.dumps({k: v for k, v in data.items() if v is not None})
+
+
+_BAD_MODELS = [
+    ("", "is not a JSON model file, or it is truncated"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not UTF-8 text"),
+    (gzip.compress(b'{"sizes": [2, 1]}'), "not UTF-8 text"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("123", "holds a JSON int"),
+    (_model_text(cost=None), r"lacks the key\(s\) \['cost'\]"),
+    (_model_text(extra=1), r"unknown key\(s\) \['extra'\]"),
+    (_model_text(cost="os.system"), "names the cost 'os.system', which is not one of"),
+    (_model_text(cost="__class__"), "names the cost '__class__'"),
+    (_model_text(cost=["QuadraticCost"]), "names the cost"),
+    (_model_text(sizes=[True, 1]), "has sizes"),
+    (_model_text(sizes=[2.0, 1]), "has sizes"),
+    (_model_text(sizes=[2, 0]), "has sizes"),
+    (_model_text(sizes=[100_000, 100_000]), r"weights\[0\] has shape \(1, 2\); sizes \[100000, 100000\] need \(100000, 100000\)"),
+    (_model_text(weights=[[[0.5, -0.25, 1.0]]]), r"weights\[0\] has shape \(1, 3\)"),
+    (_model_text(weights=[[[0.5], [1.0, 2.0]]]), "not a rectangular array"),
+    (_model_text(weights=[[0.5, -0.25]]), "not a rectangular array"),
+    (_model_text(weights=[]), r"'weights' must be a list of 1 arrays"),
+    (_model_text(biases=[[0.125]]), "not a rectangular array"),
+    (_model_text(weights=[[[True, 0.5]]]), r"weights\[0\]\[0\]\[0\] is True, not a number"),
+    (_model_text(weights=[[["0.5", 0.5]]]), r"weights\[0\]\[0\]\[0\] is '0.5', not a number"),
+    (_model_text(weights=[[[None, 0.5]]]), r"weights\[0\]\[0\]\[0\] is None, not a number"),
+    (_model_text(dtype="float16"), "asks for dtype 'float16'"),
+    (_model_text(dtype="object"), "asks for dtype 'object'"),
+    (_model_text(dtype={"names": ["a"]}), "asks for dtype"),
+    (_model_text(activation=["relu"]), "names the activation"),
+    (_model_text(activation="softplus"), "names the activation 'softplus'"),
+    (_model_text().replace("0.5", "NaN"), r"weights\[0\]\[0\]\[0\] is nan, not a finite float64"),
+    (_model_text().replace("0.125", "-Infinity"), r"biases\[0\]\[0\]\[0\] is -inf, not a finite float64"),
+    (_model_text().replace("0.5", "1e999"), "is inf, not a finite float64"),
+    (_model_text().replace("0.5", "1" + "0" * 400), "integer too large for a float"),
+    (_model_text().replace("0.5", "1" + "0" * 5000), "is not a JSON model file"),
+    (_model_text(dtype="float32").replace("0.5", "1e300"), "not a finite float32"),
+]
+
+
+@pytest.mark.parametrize("content, words", _BAD_MODELS, ids=range(len(_BAD_MODELS)))
+def test_network_load_rejects_each_corruption_clearly(tmp_path: Path, content: str | bytes, words: str) -> None:
+    path = tmp_path / "model.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match=words) as info:
+        Network.load(path)
+    assert str(info.value).startswith(f"Network.load: {path}")
+
+
+def test_network_load_accepts_the_good_twin_of_the_corruptions(tmp_path: Path) -> None:
+    # Control: the file every corruption above starts from loads, with its values.
+    path = tmp_path / "model.json"
+    path.write_text(_model_text())
+    net = Network.load(path)
+    np.testing.assert_array_equal(net.weights[0], [[0.5, -0.25]])
+    np.testing.assert_array_equal(net.biases[0], [[0.125]])
+
+
+def test_network_load_of_a_truncated_save_names_the_file(tmp_path: Path) -> None:
+    path, _ = _saved(tmp_path)
+    text = path.read_bytes()
+    for cut in (1, len(text) // 3, len(text) - 1):
+        path.write_bytes(text[:cut])
+        with pytest.raises(ValueError, match="is not a JSON model file, or it is truncated"):
+            Network.load(path)
+
+
+def test_network_load_huge_declared_sizes_allocate_nothing_big(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    path.write_text(_model_text(sizes=[100_000, 100_000]))  # 10¹⁰ floats = 80 GB if trusted
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="has shape"):
+            Network.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+_MODEL_SEED = _model_text(sizes=[2, 2, 1], weights=[[[0.5, -0.25], [1.0, 2.0]], [[3.0, -4.0]]], biases=[[[0.1], [0.2]], [[0.3]]])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(_MODEL_SEED)), st.integers(0, 3), st.sampled_from(list('0123456789.,-[]{}"eE:natrufl ')))
+    ,
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_network_load_fuzzed_files_load_clean_or_fail_clean(tmp_path: Path, edits: list[tuple[int, int, str]]) -> None:
+    text = _MODEL_SEED
+    for pos, n_cut, ch in edits:
+        pos = min(pos, len(text))
+        text = text[:pos] + ch + text[pos + n_cut :]
+    path = tmp_path / "fuzz.json"
+    path.write_text(text)
+    try:
+        net = Network.load(path)
+    except ValueError as e:
+        assert str(e).startswith(f"Network.load: {path}")
+        return
+    assert all(np.isfinite(a).all() for a in net.weights + net.biases)
+    assert [w.shape for w in net.weights] == [(m, k) for k, m in zip(net.sizes[:-1], net.sizes[1:])]
+
+
+def test_network_save_refuses_nan_and_keeps_the_previous_file(tmp_path: Path) -> None:
+    path, net = _saved(tmp_path)
+    before = path.read_bytes()
+    net.weights[1][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Network.save: weights\[1\] holds NaN or Inf; not saving over"):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json"]
+
+
+# ============================================================================ model files: atomic saving
+def test_network_save_failure_between_write_and_rename_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, old = _saved(tmp_path)
+    before = path.read_bytes()
+
+    def crash(src: str, dst: str) -> None:
+        assert Path(src).read_bytes() != before  # the new model is fully written, only not yet renamed
+        raise OSError("simulated crash before the rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        Network([2, 3, 1], seed=1).save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json"]  # the temporary file is gone
+    np.testing.assert_array_equal(Network.load(path).weights[0], old.weights[0])
+
+
+_CHILD_SAVE = r"""
+import json, os, sys, time
+import numpy as np
+import nets.network as network
+from nets import Network
+
+def pause(*args, **kwargs):
+    print("ready", flush=True)
+    time.sleep(60)
+
+if sys.argv[2] == "mid-write":
+    def dump(data, f):
+        text = json.dumps(data)
+        f.write(text[: len(text) // 2])
+        f.flush()
+        pause()
+    network.json.dump = dump
+else:  # written and flushed, killed before the rename
+    os.fsync = pause
+Network([30, 40, 10], seed=1).save(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("when", ["mid-write", "before-rename"])
+def test_network_save_killed_mid_save_keeps_the_previous_file_loadable(tmp_path: Path, when: str) -> None:
+    path, old = _saved(tmp_path, [30, 40, 10])
+    before = path.read_bytes()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_SAVE, str(path), when], stdout=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(HERE)),
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        leftovers = [p for p in tmp_path.iterdir() if p.name != "net.json"]
+        assert len(leftovers) == 1 and leftovers[0].stat().st_size > 0  # the half-done temporary file
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert path.read_bytes() == before
+    loaded = Network.load(path)
+    for a, b in zip(loaded.weights + loaded.biases, old.weights + old.biases):
+        np.testing.assert_array_equal(a, b)
