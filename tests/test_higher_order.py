@@ -239,6 +239,17 @@ def test_gradgradcheck_float32_input_warns_of_precision_only() -> None:
     assert not any("never used" in m for m in messages)
 
 
+def test_gradgradcheck_warns_when_a_copied_input_goes_unused() -> None:
+    held = Tensor([1.5], requires_grad=True)  # the variable the function really reads
+    x = Tensor(np.array([0.5], np.float32), requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gradgradcheck(lambda t: held * held * held, x)
+    unused = [w for w in caught if "never used" in str(w.message)]
+    assert len(unused) == 1 and "gradgradcheck: input 0 had to be checked on a float64 copy" in str(unused[0].message)
+    assert unused[0].filename == __file__  # points at the caller
+
+
 def test_gradgradcheck_is_exported() -> None:
     assert tg.gradgradcheck is gradgradcheck and "gradgradcheck" in tg.__all__
     assert {"hvp", "hessian"} <= set(tg.__all__)

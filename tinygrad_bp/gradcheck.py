@@ -327,7 +327,7 @@ def _first_derivative(
         found: tuple[Any, ...] = (None,) * len(xs)
         if live:
             found = grad([o for o, _ in live], xs, [v for _, v in live], create_graph=True, allow_unused=True)
-        if len(fixed) == len(outs) and copied:
+        if copied:  # checked once, on the first call
             unused = [label for label, g in zip(copied, found) if label and g is None]
             if unused:  # as in gradcheck: the function holds the variable itself, so the check would be vacuous
                 warnings.warn(
@@ -368,8 +368,9 @@ def gradgradcheck(
         Takes the inputs, returns a Tensor or a tuple of Tensors.
     *inputs : Tensor or any
         The point to check at; as for ``gradcheck``.
-    grad_outputs : array_like or sequence of array_like, optional
-        The cotangent ``v`` of ``fn``'s outputs (default: standard normal draws from ``seed``).
+    grad_outputs : ndarray, Tensor, or a tuple or list of them, optional
+        The cotangent ``v``: one array for one output, else one per output (default: standard
+        normal draws from ``seed``).
     eps, atol, rtol, raise_exception, mode, seed
         As for ``gradcheck``.
 
