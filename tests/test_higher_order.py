@@ -53,6 +53,18 @@ class SigmoidFrozenSlope(Sigmoid):
         return (grad_out * (a * (1 - a)),)
 
 
+class MatmulFrozenSlope(Matmul):
+    """Matmul whose backward reads its operands as constants: right to first order, flat to second."""
+
+    def backward(ctx, grad_out):
+        saved = ctx.saved
+        ctx.saved = tuple(_frozen(s) for s in saved)
+        try:
+            return Matmul.backward(ctx, grad_out)
+        finally:
+            ctx.saved = saved
+
+
 class FrozenSigmoidLayer(Module):
     def forward(self, z: Tensor) -> Tensor:
         return SigmoidFrozenSlope.apply(z)
@@ -136,6 +148,28 @@ EXTRA = [
 @given(data=st.data())
 def test_op_second_derivative_matches_finite_differences(case: Case, data: st.DataObject) -> None:
     check_second_derivative(case, data.draw(case.inputs, label="inputs"))
+
+
+MATMUL_SHAPES = [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 2)), ((2, 2, 3), (3, 2)), ((2, 1, 2, 3), (3, 3, 2))]
+
+
+@pytest.mark.parametrize("sx, sy", MATMUL_SHAPES, ids=[f"{a}@{b}" for a, b in MATMUL_SHAPES])
+def test_matmul_second_derivative_for_vectors_matrices_and_batches(sx: tuple[int, ...], sy: tuple[int, ...]) -> None:
+    # hypothesis draws these too; listing them makes sure each kind is always covered
+    rng = np.random.default_rng(len(sx) * 10 + len(sy))
+    x, y = (Tensor(rng.uniform(-2, 2, s), requires_grad=True) for s in (sx, sy))
+    assert gradgradcheck(lambda a, b: (a @ b).tanh(), x, y)
+    with pytest.raises(GradcheckError):
+        gradgradcheck(lambda a, b: MatmulFrozenSlope.apply(a, b).tanh(), x, y)
+
+
+def test_cast_second_derivative_returns_to_float32() -> None:
+    x = Tensor(np.array([0.5, -1.5], np.float32), requires_grad=True)
+    (g,) = grad((x.astype(np.float64) ** 3).sum(), x, create_graph=True)
+    assert g.dtype == np.float32 and g.requires_grad
+    (g2,) = grad(g.sum(), x)
+    assert g2.dtype == np.float32
+    np.testing.assert_allclose(g2, 6 * x.data, rtol=1e-6)
 
 
 # ---- negative controls for the same helper
@@ -374,18 +408,6 @@ def test_hessian_and_hvp_checks_reject_wrong_double_backward(wrong: type[Functio
         assert_close(hessian(f, x).numpy(), fd_hessian(f, x), wrong.__name__)
     with pytest.raises(AssertionError):
         assert_close(hvp(f, x, np.ones(3)).numpy(), fd_hessian(f, x) @ np.ones(3), wrong.__name__)
-
-
-class MatmulFrozenSlope(Matmul):
-    """Matmul whose backward reads its operands as constants: right to first order, flat to second."""
-
-    def backward(ctx, grad_out):
-        saved = ctx.saved
-        ctx.saved = tuple(_frozen(s) for s in saved)
-        try:
-            return Matmul.backward(ctx, grad_out)
-        finally:
-            ctx.saved = saved
 
 
 @pytest.mark.parametrize("op, right", [(Matmul, True), (MatmulFrozenSlope, False)], ids=["matmul", "frozen_slope"])
