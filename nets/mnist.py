@@ -17,6 +17,7 @@ import io
 import os
 import pickle
 import signal
+import struct
 import sys
 import tempfile
 import time
@@ -413,8 +414,14 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
     # Every global a pickle names goes through find_class, so a pickle can only ever call the wrappers above.
+    # The pure-Python unpickler, not the C one: the C unpickler allocates the byte count an opcode declares
+    # before reading the bytes, so a few bytes claiming 2 GiB allocate 2 GiB.  This one reads through
+    # _GrowingReader, whose buffers grow with the data actually present.  (MNIST pickles hold a few large
+    # opcodes, so the speed is the same.)
+    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+
     def find_class(self, module: str, name: str) -> Any:
         try:
             return _ALLOWED_GLOBALS[(module, name)]
@@ -424,20 +431,49 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> Any:
         raise _Refused("refused persistent id")
 
+    def _load_bytearray8(self) -> None:
+        # The stock loader allocates bytearray(declared size) first; read the bytes, then copy.
+        (n,) = struct.unpack("<Q", self.read(8))
+        self.append(bytearray(self.read(n)))
 
-class _BoundedReader(io.RawIOBase):
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
+
+
+class _GrowingReader:
+    """A read-only stream for the unpickler: ``read(n)`` fetches ``n`` bytes in chunks, so its memory follows
+    the bytes present rather than ``n``; a short read is an error; more than ``limit`` bytes in all is refused."""
+
     def __init__(self, f: IO[bytes], limit: int) -> None:
         self._f, self._left = f, limit
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        n = self._f.readinto(memoryview(b)[: min(len(b), self._left + 1)])  # type: ignore[attr-defined]
+    def _count(self, n: int) -> None:
         self._left -= n
         if self._left < 0:
             raise _Refused(f"more than {MAX_BYTES} bytes of data")
-        return n
+
+    def read(self, n: int) -> bytes:
+        if n <= _CHUNK:
+            data = self._f.read(n)
+        else:
+            parts, got = [], 0
+            while got < n:
+                chunk = self._f.read(min(_CHUNK, n - got))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+                if got > self._left:
+                    raise _Refused(f"more than {MAX_BYTES} bytes of data")
+            data = b"".join(parts)
+        self._count(len(data))
+        if len(data) < n:
+            raise EOFError(f"truncated: expected {n} more bytes, the file has {len(data)}")
+        return data
+
+    def readline(self) -> bytes:
+        line = self._f.readline(self._left + 1)
+        self._count(len(line))
+        return line
 
 
 def _check_split(obj: Any, path: Path, name: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -488,8 +524,7 @@ def load_pickle(
     dtype = _float_dtype(dtype, "load_pickle")
     try:
         with _open_maybe_gzip(path) as f:
-            reader = io.BufferedReader(_BoundedReader(f, MAX_BYTES))
-            obj = _RestrictedUnpickler(reader, encoding="latin1").load()
+            obj = _RestrictedUnpickler(_GrowingReader(f, MAX_BYTES), encoding="latin1").load()
     except _Refused as e:
         raise MNISTError(f"{path}: refused: {e}") from None
     except (OSError, EOFError, zlib.error) as e:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_bp as tg
@@ -348,7 +348,9 @@ def test_network_load_fuzzed_files_load_clean_or_fail_clean(tmp_path: Path, edit
         net = Network.load(path)
     except ValueError as e:
         assert str(e).startswith(f"Network.load: {path}")
+        event(f"refused: {str(e)[len(str(path)) + 15 :][:20]}")
         return
+    event("loaded")
     assert all(np.isfinite(a).all() for a in net.weights + net.biases)
     assert [w.shape for w in net.weights] == [(m, k) for k, m in zip(net.sizes[:-1], net.sizes[1:])]
 
@@ -425,3 +427,162 @@ def test_network_save_killed_mid_save_keeps_the_previous_file_loadable(tmp_path:
     loaded = Network.load(path)
     for a, b in zip(loaded.weights + loaded.biases, old.weights + old.biases):
         np.testing.assert_array_equal(a, b)
+
+
+# ============================================================================ untrusted data: IDX and pickle fuzzing
+class _Hang(Exception):
+    pass
+
+
+class _watchdog:
+    """Fail (instead of hanging the suite) if the body runs for more than ``seconds``: a hang is a bug here."""
+
+    def __init__(self, seconds: int = 30) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        def fire(signum: int, frame: object) -> None:
+            raise _Hang(f"no result after {self.seconds} s")
+
+        self._old = signal.signal(signal.SIGALRM, fire)
+        signal.alarm(self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, self._old)
+
+
+def _mutate(data: bytes, draw: st.DrawFn, header: int) -> bytes:
+    """Return ``data`` with a few hypothesis-chosen edits, biased to the first ``header`` bytes."""
+    out = bytearray(data)
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["byte", "length", "cut", "insert"]))
+        limit = header if draw(st.booleans()) else len(out)
+        pos = draw(st.integers(0, max(limit, 1) - 1)) if out else 0
+        if kind == "byte" and out:
+            out[pos % len(out)] = draw(st.integers(0, 255))
+        elif kind == "length":  # a count or size field rewritten with a big value, in either byte order
+            big = draw(st.sampled_from([0, 1, 255, 2**16, 2**24, 2**31 - 1, 2**31, 2**32 - 1]))
+            out[pos : pos + 4] = big.to_bytes(4, draw(st.sampled_from(["big", "little"])))
+        elif kind == "cut":
+            del out[pos:]
+        else:
+            out[pos:pos] = draw(st.binary(min_size=1, max_size=8))
+    return bytes(out)
+
+
+def _idx_seeds() -> list[bytes]:
+    rng = np.random.default_rng(0)
+    arrays = [
+        rng.integers(0, 256, (3, 4, 4)).astype(np.uint8),
+        rng.integers(0, 10, 6).astype(np.uint8),
+        rng.normal(size=(2, 3)).astype(">f4"),
+        rng.integers(-5, 5, (2, 2, 2)).astype(">i2"),
+    ]
+    seeds = []
+    for a in arrays:
+        buf = io.BytesIO()
+        header = bytes([0, 0, {1: 0x08, 2: 0x0B, 4: 0x0D}[a.dtype.itemsize], a.ndim])
+        buf.write(header + np.asarray(a.shape, ">u4").tobytes() + a.tobytes())
+        seeds.append(buf.getvalue())
+    return seeds
+
+
+_IDX_SEEDS = _idx_seeds()
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from(_IDX_SEEDS), gz=st.booleans(), data=st.data())
+def test_read_idx_fuzzed_headers_fail_clean_fast_and_small(tmp_path: Path, seed: bytes, gz: bool, data: st.DataObject) -> None:
+    raw = _mutate(seed, data.draw, header=16)
+    path = tmp_path / ("fuzz-idx.gz" if gz else "fuzz-idx")
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    tracemalloc.start()
+    try:
+        with _watchdog():
+            try:
+                arr = read_idx(path)
+                event("loaded")
+            except MNISTError as e:
+                assert str(e).startswith(str(path))
+                event(f"refused: {str(e)[len(str(path)) + 2 :][:20]}")
+                arr = None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Proportional to the data present (plus the reader's fixed 1 MiB chunk), whatever the header declares.
+    assert peak < 64 * len(raw) + (4 << 20)
+    if arr is not None:  # a mutation that is still a valid file: the array is exactly what the header says
+        ndim = raw[3]
+        dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+        assert arr.shape == dims and arr.nbytes == len(raw) - 4 - 4 * ndim
+
+
+def test_read_idx_fuzz_seeds_are_valid_files(tmp_path: Path) -> None:
+    # Control for the fuzz test: unmutated, every seed loads.
+    for i, seed in enumerate(_IDX_SEEDS):
+        path = tmp_path / f"seed{i}"
+        path.write_bytes(seed)
+        assert read_idx(path).size > 0
+
+
+_CANARY_CALLS: list[str] = []
+
+
+def _canary(arg: str) -> str:
+    _CANARY_CALLS.append(arg)
+    return arg
+
+
+class _CallsCanary:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (_canary, ("ran",))
+
+
+def _pickle_seeds() -> list[bytes]:
+    rng = np.random.default_rng(1)
+    split = (rng.uniform(0, 1, (3, 6)).astype(np.float32), rng.integers(0, 10, 3))
+    seeds = [pickle.dumps((split, split, split), protocol=p) for p in (2, 4, 5)]
+    seeds.append(pickle.dumps((split, (split[0], _CallsCanary()), split), protocol=2))
+    return seeds
+
+
+_PICKLE_SEEDS = _pickle_seeds()
+
+
+def test_pickle_fuzz_seeds_are_valid_and_the_canary_is_live() -> None:
+    # Controls for the fuzz test: the clean seeds load, and an ordinary unpickler does run the canary.
+    for seed in _PICKLE_SEEDS[:3]:
+        assert len(pickle.loads(seed)) == 3
+    _CANARY_CALLS.clear()
+    pickle.loads(_PICKLE_SEEDS[3])
+    assert _CANARY_CALLS == ["ran"]
+    _CANARY_CALLS.clear()
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from(_PICKLE_SEEDS), gz=st.booleans(), data=st.data())
+def test_load_pickle_fuzzed_files_fail_clean_and_run_nothing(
+    tmp_path: Path, seed: bytes, gz: bool, data: st.DataObject
+) -> None:
+    raw = _mutate(seed, data.draw, header=len(seed))
+    path = tmp_path / ("fuzz.pkl.gz" if gz else "fuzz.pkl")
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    _CANARY_CALLS.clear()
+    tracemalloc.start()
+    try:
+        with _watchdog():
+            try:
+                splits = load_pickle(path)
+                event("loaded")
+            except MNISTError as e:
+                assert str(e).startswith(str(path))
+                event(f"refused: {str(e)[len(str(path)) + 2 :][:20]}")
+                splits = None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert _CANARY_CALLS == []
+    assert peak < 64 * len(raw) + (4 << 20)
+    if splits is not None:
+        assert all(x.ndim == 2 and y.ndim == 1 and len(x) == len(y) for x, y in splits)
