@@ -28,10 +28,27 @@ import sys
 import time
 from typing import Any, Callable
 
-import numpy as np
 
-from nets import Network
-from nets.reference import train_matrix_form, train_reference
+def _threads(argv: list[str]) -> int:
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return 1
+
+
+# BLAS reads its thread count when numpy loads, so it is set before the import.  One thread by default:
+# on a small shared machine a second BLAS thread mostly waits for a busy core, and every implementation
+# (numpy baselines, autodiff, PyTorch) is then measured on the same footing.
+THREADS = _threads(sys.argv)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
+
+import numpy as np  # noqa: E402
+
+from nets import Network  # noqa: E402
+from nets.reference import train_matrix_form, train_reference  # noqa: E402
 
 SIZES = [784, 30, 10]
 ETA = 3.0
@@ -69,7 +86,7 @@ def torch_epoch(X: np.ndarray, y: np.ndarray, batch: int, dtype: Any) -> Callabl
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
     tdt = torch.float64 if dtype == np.float64 else torch.float32
     Xt = torch.from_numpy(X)
     Yt = torch.from_numpy(np.eye(SIZES[-1], dtype=dtype)[y])
@@ -101,7 +118,7 @@ def timed(fn: Callable[[], None]) -> float:
 
 def child_peak_rss(args: argparse.Namespace, impl: str, batch: int, dtype: str) -> float:
     """Return the peak RSS in MiB of a fresh process that loads the data and trains one epoch."""
-    cmd = [sys.executable, __file__, "--child", impl, "--batches", str(batch), "--dtypes", dtype]
+    cmd = [sys.executable, __file__, "--child", impl, "--batches", str(batch), "--dtypes", dtype, "--threads", str(THREADS)]
     cmd += ["--synthetic", str(args.synthetic)] if args.synthetic else (["--data", args.data] if args.data else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return float(out.strip().splitlines()[-1])
@@ -126,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", type=lambda s: [int(v) for v in s.split(",")], default=[10, 100])
     p.add_argument("--dtypes", type=lambda s: s.split(","), default=["float64", "float32"])
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    p.add_argument("--threads", type=int, default=1, help="BLAS (and PyTorch) threads for every implementation (default 1)")
     p.add_argument("--child", choices=["autodiff", "reference", "tuned"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -176,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
 
     n = args.synthetic or "MNIST"
-    print(f"seconds per epoch, [784, 30, 10], eta {ETA}, {n} training images, median of {args.repeats} A/B rounds")
+    print(
+        f"seconds per epoch, [784, 30, 10], eta {ETA}, {n} training images, "
+        f"median of {args.repeats} rounds, {THREADS} BLAS thread(s)"
+    )
     head = f"{'batch':>5} {'dtype':>8} {'autodiff':>9} {'reference':>9} {'ratio':>6} {'tuned':>7} {'ratio':>6}"
     head += f" {'torch':>7}" if any("torch_s" in r for r in rows) else ""
     head += f" {'peak MiB (ad/ref)':>18}" if not args.no_memory else ""
