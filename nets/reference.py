@@ -267,6 +267,25 @@ def _targets(y: np.ndarray, n_out: int, dtype: Any, who: str) -> np.ndarray:
     return np.asarray(y, dtype=dtype)
 
 
+def _training_set(
+    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], training_data: Any, mini_batch_size: int, who: str
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Return X, one-hot Y (both in the weights' dtype), n and m, checked against the network."""
+    _check_net(weights, biases, who)
+    dtype = weights[0].dtype
+    X, Y = training_data
+    X = np.asarray(X, dtype=dtype)
+    if X.ndim != 2 or X.shape[1] != weights[0].shape[1]:
+        raise ValueError(f"{who}: X of shape {X.shape} does not fit weights[0] of shape {weights[0].shape}")
+    Y = _targets(Y, weights[-1].shape[0], dtype, who)
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(f"{who}: X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+    m = int(mini_batch_size)
+    if m < 1:
+        raise ValueError(f"{who}: mini_batch_size must be at least 1, got {mini_batch_size}")
+    return X, Y, X.shape[0], m
+
+
 def train_reference(
     weights: list[np.ndarray],
     biases: list[np.ndarray],
@@ -309,19 +328,8 @@ def train_reference(
     >>> np.argmax(X @ w[0].T + b[0].T, axis=1).tolist()
     [0, 1]
     """
-    _check_net(weights, biases, "train_reference")
+    X, Y, n, m = _training_set(weights, biases, training_data, mini_batch_size, "train_reference")
     ce = _is_cross_entropy(cost)
-    dtype = weights[0].dtype
-    X, Y = training_data
-    X = np.asarray(X, dtype=dtype)
-    if X.ndim != 2 or X.shape[1] != weights[0].shape[1]:
-        raise ValueError(f"train_reference: X of shape {X.shape} does not fit weights[0] of shape {weights[0].shape}")
-    Y = _targets(Y, weights[-1].shape[0], dtype, "train_reference")
-    if Y.shape[0] != X.shape[0]:
-        raise ValueError(f"train_reference: X has {X.shape[0]} rows but Y has {Y.shape[0]}")
-    n, m = X.shape[0], int(mini_batch_size)
-    if m < 1:
-        raise ValueError(f"train_reference: mini_batch_size must be at least 1, got {mini_batch_size}")
     g = as_generator(rng)
     shrink = 1.0 - eta * lmbda / n
     wts = [w.T for w in weights]  # (in, out) views: the row-form forward reads a @ Wᵀ
@@ -386,12 +394,7 @@ def train_matrix_form(
     >>> np.argmax(X @ w[0].T + b[0].T, axis=1).tolist()
     [0, 1]
     """
-    _check_net(weights, biases, "train_matrix_form")
-    dtype = weights[0].dtype
-    X, Y = training_data
-    X = np.asarray(X, dtype=dtype)
-    Y = _targets(Y, weights[-1].shape[0], dtype, "train_matrix_form")
-    n, m = X.shape[0], int(mini_batch_size)
+    X, Y, n, m = _training_set(weights, biases, training_data, mini_batch_size, "train_matrix_form")
     g = as_generator(rng)
     for _ in range(int(epochs)):
         order = g.permutation(n)
