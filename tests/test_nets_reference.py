@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nets import CrossEntropyCost, Network, QuadraticCost, reference
@@ -124,15 +124,20 @@ def assert_gradients_equal(got: reference.Gradients, want: reference.Gradients, 
 def total_cost(weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, y: np.ndarray, cost: str,
                lmbda: float = 0.0, n: int = 1) -> float:
     """Return the mean cost over the rows (+ L2), computed in plain numpy for finite differences."""
-    a = np.stack([reference.feedforward_example(weights, biases, row[:, None])[:, 0] for row in x])
+    a = np.stack([reference.feedforward_example(weights[:-1], biases[:-1], row[:, None])[:, 0] for row in x])
+    z = a @ weights[-1].T + biases[-1].T
     if cost == "quadratic":
-        per = 0.5 * np.sum((a - y) ** 2, axis=1)
+        per = 0.5 * np.sum((reference.sigmoid(z) - y) ** 2, axis=1)
     else:
-        per = -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=1)
+        # ln σ(z) = −ln(1 + e⁻ᶻ) and ln(1 − σ(z)) = −ln(1 + eᶻ): taken from z, because 1 − a rounds
+        # away the digits that finite differences of a saturated output need.
+        per = np.sum(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z), axis=1)
     return float(per.mean() + 0.5 * (lmbda / n) * sum(np.sum(w * w) for w in weights))
 
 
-def finite_differences(p: Problem, lmbda: float = 0.0, n: int = 1, eps: float = 1e-6) -> tuple[list, list]:
+def finite_differences(p: Problem, lmbda: float = 0.0, n: int = 1, eps: float = 1e-4) -> tuple[list, list]:
+    # The five-point stencil: with N(0, 1) weights a deep sigmoid net is curved enough that plain central
+    # differences miss 1e-5 relative accuracy at any step size; this one's error is O(eps⁴).
     weights, biases = p.weights, p.biases
     out = []
     for arrays in (biases, weights):
@@ -141,12 +146,12 @@ def finite_differences(p: Problem, lmbda: float = 0.0, n: int = 1, eps: float = 
             g = np.empty_like(arr)
             for idx in np.ndindex(*arr.shape):
                 orig = arr[idx]
-                arr[idx] = orig + eps
-                plus = total_cost(weights, biases, p.x, p.y, p.cost, lmbda, n)
-                arr[idx] = orig - eps
-                minus = total_cost(weights, biases, p.x, p.y, p.cost, lmbda, n)
+                f = {}
+                for k in (-2, -1, 1, 2):
+                    arr[idx] = orig + k * eps
+                    f[k] = total_cost(weights, biases, p.x, p.y, p.cost, lmbda, n)
                 arr[idx] = orig
-                g[idx] = (plus - minus) / (2 * eps)
+                g[idx] = (f[-2] - 8 * f[-1] + 8 * f[1] - f[2]) / (12 * eps)
             grads.append(g)
         out.append(grads)
     return out[0], out[1]
@@ -203,11 +208,16 @@ def test_reference_example_forms_average_to_the_batch_form(p: Problem, lmbda: fl
 
 
 # ============================================================================ both == finite differences
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)  # finite differences over every parameter: slow by design
 @given(problems(), st.sampled_from([0.0, 1.5]))
 def test_reference_and_autodiff_equal_finite_differences(p: Problem, lmbda: float) -> None:
-    _count("finite differences")
     n = 10
+    if p.cost == "cross-entropy":
+        # The autodiff cost is a function of a = σ(z); once 1 − a has lost its digits to rounding, finite
+        # differences of ln(1 − a) are noise, whatever the gradient.  Keep the outputs off the rails.
+        a_out = p.net.feedforward(p.x)
+        assume(np.all(np.minimum(a_out, 1 - a_out) > 1e-4))
+    _count("finite differences")
     fd_b, fd_w = finite_differences(p, lmbda, n)
     ref = reference.backprop_batch(p.weights, p.biases, p.x, p.y, p.cost, lmbda=lmbda, n=n)
     for l in range(len(fd_b)):
