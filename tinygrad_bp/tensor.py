@@ -450,7 +450,8 @@ def _graph_backward(ctx: Function, out: Tensor, grad_out: Tensor) -> Any:
         return type(ctx).backward(ctx, grad_out)
     except (TypeError, AttributeError) as e:
         # Typically a numpy function or array attribute applied to a Tensor: say which op, and what to do.
-        raise type(e)(
+        kind = TypeError if isinstance(e, TypeError) else AttributeError
+        raise kind(
             f"{cls.__name__}: its backward cannot be recorded with create_graph=True ({e}); write it with "
             "operators and methods that Tensors share with arrays, or set once_differentiable = True"
         ) from e
