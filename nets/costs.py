@@ -22,10 +22,33 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
-def _target(y: Any, a: Tensor) -> Tensor:
-    if isinstance(y, Tensor):
-        return y
-    return Tensor(np.asarray(y, dtype=a.data.dtype))
+def _as_tensor(v: Any, who: str, dtype: Any = None) -> Tensor:
+    if isinstance(v, Tensor):
+        return v
+    try:
+        return Tensor(v, dtype=dtype)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{who}: {e}") from None
+
+
+def _target(y: Any, a: Tensor, who: str) -> Tensor:
+    return _as_tensor(y, who, a.data.dtype)
+
+
+def _delta_args(who: str, z: Any, a: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return z, a, y as float arrays of one shape, or raise naming ``who``: delta is plain numpy, unchecked otherwise."""
+    out = []
+    for name, v in (("z", z), ("a", a), ("y", y)):
+        try:
+            arr = np.asarray(v.data if isinstance(v, Tensor) else v)
+        except ValueError as e:
+            raise ValueError(f"{who}: {name} is not an array of numbers ({e})") from None
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{who}: {name} must hold numbers, got dtype {arr.dtype}")
+        out.append(arr if arr.dtype.kind == "f" else arr.astype(np.float64))
+    if not out[0].shape == out[1].shape == out[2].shape:
+        raise ValueError(f"{who}: z, a and y must have one shape, got {out[0].shape}, {out[1].shape} and {out[2].shape}")
+    return out[0], out[1], out[2]
 
 
 class QuadraticCost:
@@ -55,7 +78,9 @@ class QuadraticCost:
         >>> QuadraticCost.fn(Tensor([[1.0], [3.0]]), Tensor([[0.0], [0.0]])).item()
         2.5
         """
-        return QuadraticCostOp.apply(a, y if y.__class__ is Tensor else _target(y, a))
+        if a.__class__ is not Tensor:
+            a = _as_tensor(a, "QuadraticCost.fn")
+        return QuadraticCostOp.apply(a, y if y.__class__ is Tensor else _target(y, a, "QuadraticCost.fn"))
 
     @staticmethod
     def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -68,6 +93,7 @@ class QuadraticCost:
         >>> float(QuadraticCost.delta(np.array([0.0]), np.array([0.5]), np.array([1.0]))[0])
         -0.125
         """
+        z, a, y = _delta_args("QuadraticCost.delta", z, a, y)
         s = _sigmoid(z)
         return (a - y) * (s * (1 - s))  # BP1
 
@@ -104,12 +130,21 @@ class CrossEntropyCost:
         >>> CrossEntropyCost.fn(Tensor([[0.0, 1.0]]), Tensor([[0.0, 1.0]])).item() == 0
         True
         """
-        y = _target(y, a)
+        a = _as_tensor(a, "CrossEntropyCost.fn")
+        if a.data.dtype.kind != "f":
+            raise TypeError(f"CrossEntropyCost.fn: a must be float activations in [0, 1], got dtype {a.data.dtype}")
+        y = _target(y, a, "CrossEntropyCost.fn")
+        if y.data.dtype.kind != "f":  # int or bool targets (never differentiated) as numbers of a's dtype
+            y = Tensor(y.data.astype(a.data.dtype))
+        if a.data.shape != y.data.shape:  # broadcasting a against y would average the wrong terms, silently
+            raise ValueError(f"CrossEntropyCost.fn: a has shape {a.data.shape} but y has shape {y.data.shape}")
         dt = a.data.dtype
         off0 = Tensor((y.data == 0).astype(dt))
         off1 = Tensor((y.data == 1).astype(dt))
         per_entry = y * (a + off0).log() + (1 - y) * ((1 - a) + off1).log()
         m = a.data.shape[0] if a.data.ndim > 1 else 1
+        if m == 0:
+            raise ValueError(f"CrossEntropyCost.fn: a batch of 0 rows (shape {a.data.shape}) has no mean cost")
         return per_entry.sum() * (-1.0 / m)
 
     @staticmethod
@@ -123,6 +158,7 @@ class CrossEntropyCost:
         >>> CrossEntropyCost.delta(np.zeros(2), np.array([0.2, 0.9]), np.array([0.0, 1.0]))
         array([ 0.2, -0.1])
         """
+        z, a, y = _delta_args("CrossEntropyCost.delta", z, a, y)
         return a - y  # BP1
 
 

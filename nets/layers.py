@@ -11,7 +11,9 @@ import numpy as np
 
 from tinygrad_bp import Tensor
 from tinygrad_bp.ops import Linear as LinearOp
+from tinygrad_bp.ops import ReLU as ReLUOp
 from tinygrad_bp.ops import Sigmoid as SigmoidOp
+from tinygrad_bp.ops import Tanh as TanhOp
 
 from .init import init_linear
 from .module import Module
@@ -48,11 +50,21 @@ class Linear(Module):
     def __init__(
         self, n_in: int, n_out: int, *, init: str = "default", rng: Any = None, dtype: Any = np.float64
     ) -> None:
-        if int(n_in) < 1 or int(n_out) < 1:
+        for name, n in (("n_in", n_in), ("n_out", n_out)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"Linear: {name} must be an int, got {n!r}")
+        if n_in < 1 or n_out < 1:
             raise ValueError(f"Linear: widths must be positive, got n_in={n_in}, n_out={n_out}")
-        if np.dtype(dtype).kind != "f":
-            raise TypeError(f"Linear: dtype must be a float dtype, got {np.dtype(dtype)}")
-        w, b = init_linear(int(n_in), int(n_out), init, rng, dtype)
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype!r}") from None
+        if dt.kind != "f":
+            raise TypeError(f"Linear: dtype must be a float dtype, got {dt}")
+        try:
+            w, b = init_linear(int(n_in), int(n_out), init, rng, dt)
+        except ValueError as e:
+            raise ValueError(f"Linear: cannot make a layer of widths ({n_in}, {n_out}): {e}") from None
         self.w = Tensor(w, requires_grad=True)
         self.b = Tensor(b, requires_grad=True)
 
@@ -145,7 +157,7 @@ class Tanh(Module):
         >>> Tanh().forward(Tensor([0.0])).numpy()
         array([0.])
         """
-        return z.tanh()
+        return TanhOp.apply(z)
 
 
 class ReLU(Module):
@@ -169,7 +181,7 @@ class ReLU(Module):
         >>> ReLU().forward(Tensor([3.0])).numpy()
         array([3.])
         """
-        return z.relu()
+        return ReLUOp.apply(z)
 
 
 ACTIVATIONS: dict[str, type[Module]] = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}

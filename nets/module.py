@@ -150,6 +150,8 @@ class Module:
         >>> bool((a.w.data == b.w.data).all())
         True
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: state must map parameter names to arrays, got {type(state).__name__}")
         params = dict(self.named_parameters())
         if strict:
             missing = [k for k in params if k not in state]
@@ -165,7 +167,10 @@ class Module:
             if name not in state:
                 continue
             arr = state[name]
-            arr = arr.data if isinstance(arr, Tensor) else np.asarray(arr)
+            try:
+                arr = arr.data if isinstance(arr, Tensor) else np.asarray(arr)
+            except ValueError as e:
+                raise ValueError(f"load_state_dict: '{name}' is not an array ({e})") from None
             if arr.shape != p.data.shape:
                 raise ValueError(
                     f"load_state_dict: '{name}' has shape {arr.shape} but the parameter has shape {p.data.shape}"

@@ -170,6 +170,17 @@ def _parse_model(
     return sizes, cost, dt, activation, arrays["weights"], arrays["biases"]
 
 
+def _numbers(value: Any, who: str, what: str, dtype: Any = None) -> np.ndarray:
+    """Return ``value`` as a numeric array (of ``dtype`` when given), or raise a ValueError/TypeError naming ``who``."""
+    try:
+        arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except ValueError as e:
+        raise ValueError(f"{who}: {what} is not a rectangular array of numbers ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: {what} must hold numbers, got {type(value).__name__} of dtype {arr.dtype}")
+    return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
@@ -234,7 +245,10 @@ class Network(Module):
             raise ValueError(f"Network: sizes needs at least two positive layer widths, got {sizes}")
         if init not in INITS:
             raise ValueError(f"Network: init must be one of {INITS}, got {init!r}")
-        dt = np.dtype(dtype)
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Network: dtype must be a float dtype, got {dtype!r}") from None
         if dt.kind != "f":
             raise TypeError(f"Network: dtype must be a float dtype, got {dt}")
         if isinstance(activation, str):
@@ -252,7 +266,10 @@ class Network(Module):
         self.dtype = dt
         self.activation = activation if isinstance(activation, str) else act_cls.__name__
         self.rng = as_generator(seed)
-        weights, biases = init_params(sizes, init, self.rng, dt)
+        try:
+            weights, biases = init_params(sizes, init, self.rng, dt)
+        except ValueError as e:  # e.g. widths beyond numpy's maximum dimension
+            raise ValueError(f"Network: cannot make layers of sizes {sizes}: {e}") from None
         layers: list[Module] = []
         for w, b in zip(weights, biases):
             lin = Linear(w.shape[1], w.shape[0], init="zeros", dtype=dt)
@@ -305,7 +322,7 @@ class Network(Module):
         values = list(values)
         if len(values) != len(views):
             raise ValueError(f"Network.{what}: got {len(values)} arrays for {len(views)} layers")
-        arrays = [np.asarray(v) for v in values]
+        arrays = [_numbers(v, f"Network.{what}", f"layer {l}") for l, v in enumerate(values)]
         for l, (v, view) in enumerate(zip(arrays, views)):
             if v.shape != view.shape:
                 raise ValueError(f"Network.{what}: layer {l} needs shape {view.shape}, got {v.shape}")
@@ -355,7 +372,7 @@ class Network(Module):
         return zs, activations
 
     def _rows(self, a: Any, who: str) -> tuple[np.ndarray, str]:
-        a = np.asarray(a, dtype=self.dtype)
+        a = _numbers(a, f"Network.{who}", "the input", self.dtype)
         n_in = self.sizes[0]
         if a.ndim == 1 and a.shape[0] == n_in:
             return a[None, :], "vector"
@@ -398,6 +415,7 @@ class Network(Module):
             and isinstance(data[0], np.ndarray)
             and isinstance(data[1], np.ndarray)
             and data[0].ndim >= 2
+            and data[1].ndim >= 1
             and data[0].shape[0] == data[1].shape[0]
         ):
             X, T = data
@@ -407,7 +425,9 @@ class Network(Module):
                 T = T[:, :, 0]
             if X.ndim != 2 or X.shape[1] != n_in:
                 raise ValueError(f"Network.{who}: X of shape {data[0].shape} does not fit {n_in} inputs; pass (N, {n_in})")
-            X = np.asarray(X, dtype=self.dtype)
+            X = _numbers(X, f"Network.{who}", "X", self.dtype)
+            if T.dtype.kind not in "biuf":
+                raise TypeError(f"Network.{who}: targets must hold numbers, got dtype {T.dtype}")
         else:
             if isinstance(data, np.ndarray):
                 raise TypeError(
@@ -424,7 +444,7 @@ class Network(Module):
                 if not (isinstance(item, (tuple, list)) and len(item) == 2):
                     raise TypeError(f"Network.{who}: item {i} is not an (x, y) pair")
                 x, t = item
-                x = np.asarray(x)
+                x = _numbers(x, f"Network.{who}", f"item {i}'s x")
                 if x.size != n_in:
                     raise ValueError(f"Network.{who}: item {i} has x of shape {x.shape}; expected ({n_in}, 1)")
                 xs.append(x.reshape(n_in))
@@ -435,7 +455,7 @@ class Network(Module):
             else:
                 vecs = []
                 for i, t in enumerate(ts):
-                    t = np.asarray(t)
+                    t = _numbers(t, f"Network.{who}", f"item {i}'s y")
                     if t.dtype.kind not in "iuf" or t.size != n_out or t.ndim == 0:
                         raise ValueError(
                             f"Network.{who}: item {i} has y of shape {t.shape}; expected an int label or ({n_out}, 1)"
@@ -517,6 +537,8 @@ class Network(Module):
         >>> net.total_cost((np.zeros((4, 1)), np.ones((4, 1))))
         0.125
         """
+        if not _is_number(lmbda):
+            raise TypeError(f"Network.total_cost: lmbda must be a number, got {type(lmbda).__name__}")
         X, T = self._arrays(data, "total_cost")
         return self._total_cost(X, self._targets(T), lmbda)
 
@@ -561,7 +583,7 @@ class Network(Module):
         if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
             target = one_hot([y], n_out, self.dtype)
         else:
-            y = np.asarray(y)
+            y = _numbers(y, "Network.backprop", "y")
             if y.size != n_out:
                 raise ValueError(f"Network.backprop: y of shape {y.shape} does not fit {n_out} outputs")
             target = np.asarray(y, dtype=self.dtype).reshape(1, n_out)

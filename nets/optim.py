@@ -107,6 +107,12 @@ class SGD:
         >>> x.data
         array([1.5])
         """
+        try:
+            self._update()
+        except (ValueError, TypeError) as e:  # only a .grad set by hand can fail: say which parameter
+            raise _bad_grad(self.params, e) from None
+
+    def _update(self) -> None:
         lr = self.lr
         if self.momentum == 0.0 and self.l1 == 0.0:
             # The training hot path: two in-place ufunc calls per parameter at most.
@@ -170,6 +176,22 @@ class SGD:
             f"SGD({len(self.params)} parameters, lr={self.lr}, momentum={self.momentum}, "
             f"weight_decay={self.weight_decay}, l1={self.l1})"
         )
+
+
+def _bad_grad(params: list[Tensor], error: Exception) -> Exception:
+    for i, p in enumerate(params):
+        g = p.grad
+        if g is None:
+            continue
+        try:
+            arr = np.asarray(g.data if isinstance(g, Tensor) else g)
+        except ValueError:
+            return ValueError(f"SGD: parameter {i}'s .grad is not an array of numbers")
+        if arr.shape != p.data.shape or arr.dtype.kind not in "biuf":
+            return ValueError(
+                f"SGD: parameter {i} has shape {p.data.shape} but its .grad has shape {arr.shape} and dtype {arr.dtype}"
+            )
+    return (TypeError if isinstance(error, TypeError) else ValueError)(f"SGD: the update failed: {error}")
 
 
 def _as_array(g: Any) -> np.ndarray:

@@ -82,9 +82,11 @@ class Function:
                 on = _grad_mode.enabled
                 ctx.needs_input_grad = need = tuple([x.requires_grad and on for x in inputs])
                 data = cls.forward(ctx, *[x.data for x in inputs], **kwargs)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, IndexError, OverflowError) as e:
+            # numpy's own message, prefixed with the op and the shapes it was given (IndexError stays one,
+            # as numpy users expect from indexing; an overflow in a conversion is a bad value).
             shapes = ", ".join(str(x.data.shape) for x in inputs)
-            kind = ValueError if isinstance(e, ValueError) else TypeError
+            kind = TypeError if isinstance(e, TypeError) else IndexError if type(e) is IndexError else ValueError
             raise kind(f"{cls.__name__}: {e} (input shapes {shapes})") from e
         if data.__class__ is not np.ndarray:
             scalar, data = data, np.asarray(data)
@@ -117,7 +119,10 @@ def _lift(other: Any, like: Tensor) -> Tensor:
     if isinstance(other, Tensor):
         return other
     if isinstance(other, (int, float)) and like.data.dtype.kind == "f":
-        return _new(np.asarray(other, dtype=like.data.dtype), False, None)
+        try:
+            return _new(np.asarray(other, dtype=like.data.dtype), False, None)
+        except OverflowError:
+            raise ValueError(f"Tensor: the number {other!r} does not fit the tensor's dtype {like.data.dtype}") from None
     return Tensor(other)
 
 

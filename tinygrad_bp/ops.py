@@ -45,15 +45,23 @@ def _log(v: Any) -> Any:
 def _norm_axis(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+    if axes is None or not all(isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     out = []
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimension(s)")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
     return tuple(sorted(out))
+
+
+def _one_axis(axis: Any, ndim: int, op: str) -> int:
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    return _norm_axis(axis, ndim, op)[0]
 
 
 def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -273,11 +281,17 @@ class Cast(Function):
 
 
 def _astype(self: Tensor, dtype: Any) -> Tensor:
-    if np.dtype(dtype) == self.data.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"astype: {dtype!r} is not a dtype ({e})") from None
+    if dt == self.data.dtype:
         return self
-    if np.dtype(dtype).kind != "f":
-        return Tensor(self.data.astype(dtype), dtype=dtype)
-    return Cast.apply(self, dtype=np.dtype(dtype))
+    if dt.kind not in "biuf":
+        raise TypeError(f"astype: cannot convert a tensor of shape {self.shape} to {dt}; expected a float, int or bool dtype")
+    if dt.kind != "f":
+        return Tensor(self.data.astype(dt), dtype=dt)
+    return Cast.apply(self, dtype=dt)
 
 
 register("astype", _astype)
@@ -350,8 +364,7 @@ class LogSoftmax(Function):
 
 
 def _log_softmax(self: Tensor, axis: int = -1) -> Tensor:
-    (ax,) = _norm_axis(axis, self.data.ndim, "log_softmax")
-    return LogSoftmax.apply(self, axis=ax)
+    return LogSoftmax.apply(self, axis=_one_axis(axis, self.data.ndim, "log_softmax"))
 
 
 register("log_softmax", _log_softmax)
@@ -397,13 +410,20 @@ def _transpose(self: Tensor, *axes: Any) -> Tensor:
     nd = self.data.ndim
     if not axes:
         axes = tuple(range(nd))[::-1]
+    if not all(isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"transpose: axes must be ints, got {axes!r}")
     if sorted(a % nd if -nd <= a < nd else a for a in axes) != list(range(nd)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {nd} dimension(s) of {self.shape}")
     return Permute.apply(self, axes=tuple(a % nd for a in axes))
 
 
 def _swapaxes(self: Tensor, a: int, b: int) -> Tensor:
-    axes = list(range(self.data.ndim))
+    nd = self.data.ndim
+    if not (isinstance(a, (int, np.integer)) and isinstance(b, (int, np.integer))):
+        raise TypeError(f"swapaxes: axes must be ints, got {a!r} and {b!r}")
+    if not (-nd <= a < nd and -nd <= b < nd):
+        raise ValueError(f"swapaxes: axes {a} and {b} are out of range for a tensor with {nd} dimension(s)")
+    axes = list(range(nd))
     axes[a], axes[b] = axes[b], axes[a]
     return _transpose(self, tuple(axes))
 
@@ -428,7 +448,15 @@ class Expand(Function):
         return (_sum_to(grad_out, shape),)
 
 
-register("broadcast_to", lambda self, shape: Expand.apply(self, shape=tuple(shape)))
+def _broadcast_to(self: Tensor, shape: Any) -> Tensor:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if not (isinstance(shape, (tuple, list)) and all(isinstance(n, (int, np.integer)) for n in shape)):
+        raise TypeError(f"broadcast_to: shape must be an int or a tuple of ints, got {shape!r}")
+    return Expand.apply(self, shape=tuple(shape))
+
+
+register("broadcast_to", _broadcast_to)
 
 
 def _normalize_key(key: Any) -> tuple[Any, bool]:
@@ -525,11 +553,21 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     >>> concatenate([Tensor([1.0]), Tensor([2.0, 3.0])]).numpy()
     array([1., 2., 3.])
     """
+    ts = _tensor_seq(tensors, "concatenate")
+    ndims = {t.data.ndim for t in ts}
+    if 0 in ndims or len(ndims) != 1:
+        raise ValueError(
+            f"concatenate: needs tensors with the same number (>= 1) of dimensions, got shapes {[t.shape for t in ts]}"
+        )
+    return Concat.apply(*ts, axis=_one_axis(axis, ts[0].data.ndim, "concatenate"))
+
+
+def _tensor_seq(tensors: Any, op: str) -> list[Tensor]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expects a list or tuple of tensors, got {type(tensors).__name__}")
     if len(tensors) == 0:
-        raise ValueError("concatenate: needs at least one tensor")
-    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    (ax,) = _norm_axis(axis, ts[0].data.ndim, "concatenate")
-    return Concat.apply(*ts, axis=ax)
+        raise ValueError(f"{op}: needs at least one tensor")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
@@ -541,9 +579,9 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     >>> stack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])], axis=1).shape
     (2, 2)
     """
-    if len(tensors) == 0:
-        raise ValueError("stack: needs at least one tensor")
-    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    ts = _tensor_seq(tensors, "stack")
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"stack: axis must be an int, got {axis!r}")
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
@@ -614,9 +652,12 @@ class QuadraticCost(Function):
     def forward(ctx, a, y):
         if a.shape != y.shape:
             raise ValueError(f"quadratic_cost: a has shape {a.shape} but y has shape {y.shape}")
+        n = a.shape[0] if a.ndim > 1 else 1
+        if n == 0:
+            raise ValueError(f"quadratic_cost: a batch of 0 rows (shape {a.shape}) has no mean cost")
         d = a - y
         ctx.saved = (a, y, d)
-        return 0.5 * np.vdot(d, d) / (a.shape[0] if a.ndim > 1 else 1)
+        return 0.5 * np.vdot(d, d) / n
 
     def backward(ctx, grad_out):
         a, y, d = ctx.saved
@@ -652,8 +693,11 @@ def _rsub(self: Tensor, other: Any) -> Tensor:
 
 
 def _truediv(self: Tensor, other: Any) -> Tensor:
-    if isinstance(other, (int, float)):
-        return self * (1.0 / other)
+    if isinstance(other, (int, float)) and other != 0:
+        try:
+            return self * (1.0 / other)
+        except OverflowError:  # 1 / (an int beyond float range): let _lift say it does not fit
+            pass
     return self * _lift(other, self) ** -1
 
 
@@ -663,7 +707,7 @@ def _rtruediv(self: Tensor, other: Any) -> Tensor:
 
 def _mean(self: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     axes = _norm_axis(axis, self.data.ndim, "mean")
-    n = int(np.prod([self.data.shape[a] for a in axes]))
+    n = int(np.prod([self.data.shape[a] for a in axes if a < self.data.ndim]))  # a 0-d tensor's axis 0 has 1
     if n == 0:
         raise ValueError(f"mean: reducing {self.shape} over axes {axes} averages zero elements")
     return Sum.apply(self, axes=axes, keepdims=keepdims) * (1.0 / n)

@@ -116,14 +116,20 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        if dtype is not None:
-            arr = np.asarray(data, dtype=dtype)
-        else:
-            arr = np.asarray(data)
-            if arr.dtype.kind in "biu":
+        try:
+            arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+        except (ValueError, TypeError, OverflowError) as e:
+            kind = TypeError if isinstance(e, TypeError) else ValueError
+            to = "" if dtype is None else f" of dtype {dtype!r}"
+            raise kind(f"Tensor: cannot make a tensor{to} from {type(data).__name__} data: {e}") from None
+        if arr.dtype.kind != "f":
+            if dtype is None and arr.dtype.kind in "biu":
                 arr = arr.astype(np.float64)
-            elif arr.dtype.kind != "f":
-                raise TypeError(f"Tensor: cannot make a tensor from data of dtype {arr.dtype}; expected numbers")
+            elif dtype is None or arr.dtype.kind not in "biu":
+                raise TypeError(
+                    f"Tensor: cannot make a tensor from data of dtype {arr.dtype}; expected numbers (a float dtype, "
+                    "or an explicit int or bool dtype)"
+                )
         if requires_grad and arr.dtype.kind != "f":
             raise TypeError(f"Tensor: requires_grad=True needs a floating dtype, got {arr.dtype}")
         self.data = arr
@@ -159,6 +165,8 @@ class Tensor:
         return self._ctx is None
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len: a 0-d tensor has no length")
         return len(self.data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -172,13 +180,22 @@ class Tensor:
 
     def item(self) -> float:
         """Return the value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, got shape {self.data.shape}")
         return self.data.item()
 
     def __float__(self) -> float:
-        return float(self.data)
+        if self.data.size != 1:
+            raise TypeError(f"float: only a one-element tensor converts to a number, got shape {self.data.shape}")
+        return float(self.data.item())
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        if self.data.size != 1:
+            raise ValueError(
+                f"bool: the truth value of a tensor of shape {self.data.shape} is ambiguous; reduce it first "
+                "(.sum(), .max(), .min())"
+            )
+        return bool(self.data.item())
 
     def detach(self) -> Tensor:
         """Return a tensor sharing this data but cut from the graph."""
@@ -218,7 +235,12 @@ class Tensor:
 
     def _compare(self, other: Any, op: Any) -> Tensor:
         o = other.data if isinstance(other, Tensor) else other
-        return _new(np.asarray(op(self.data, o)), False, None)
+        try:
+            return _new(np.asarray(op(self.data, o)), False, None)
+        except (ValueError, TypeError, OverflowError) as e:
+            kind = TypeError if isinstance(e, TypeError) else ValueError
+            what = f"shape {o.shape}" if isinstance(o, np.ndarray) else type(o).__name__
+            raise kind(f"{op.__name__}: cannot compare a tensor of shape {self.data.shape} with {what}: {e}") from None
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -281,7 +303,11 @@ def _seed(t: Tensor, grad: Any, create_graph: bool, who: str) -> Any:
     elif grad.__class__ is np.ndarray and grad.dtype == data.dtype and t._ctx is not None:
         g = grad  # the engine never writes into arrays it did not allocate, so no copy is needed
     else:
-        g = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=data.dtype)
+        try:
+            g = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=data.dtype)
+        except (ValueError, TypeError, OverflowError) as e:
+            kind = TypeError if isinstance(e, TypeError) else ValueError
+            raise kind(f"{who}: grad must be numbers of the output's dtype {data.dtype}, got {type(grad).__name__}: {e}") from None
     if g.shape != data.shape:
         raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {data.shape}")
     if create_graph and not isinstance(g, Tensor):
@@ -499,6 +525,17 @@ def _check_grad(ctx: Function, p: Tensor, g: Any, create_graph: bool) -> Any:
     return g
 
 
+def _tensor_list(value: Any, what: str) -> list[Tensor]:
+    if isinstance(value, Tensor):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"grad: {what} must be a Tensor or a list of Tensors, got {type(value).__name__}")
+    for i, v in enumerate(value):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"grad: {what}[{i}] is a {type(v).__name__}, not a Tensor")
+    return list(value)
+
+
 def grad(
     outputs: Tensor | Sequence[Tensor],
     inputs: Tensor | Sequence[Tensor],
@@ -520,12 +557,14 @@ def grad(
     >>> float(dx), float(d2x)
     (12.0, 12.0)
     """
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+    outs = _tensor_list(outputs, "outputs")
+    ins = _tensor_list(inputs, "inputs")
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, int, float)):
         gos = [grad_outputs] * len(outs) if len(outs) == 1 or grad_outputs is None else [grad_outputs]
-    else:
+    elif isinstance(grad_outputs, (list, tuple)):
         gos = list(grad_outputs)
+    else:
+        raise TypeError(f"grad: grad_outputs must be None, an array, or a list with one per output, got {type(grad_outputs).__name__}")
     if len(gos) != len(outs):
         raise ValueError(f"grad: {len(gos)} grad_outputs for {len(outs)} outputs")
     for o in outs:
