@@ -211,7 +211,7 @@ def render(results: dict[str, Any]) -> str:
         if recs:
             rows.append((name, mean_std([r["final_test"] for r in recs]) + _n(recs),
                          f"{np.mean([r['epochs_run'] for r in recs]):.0f} ({', '.join(str(r['epochs_run']) for r in recs)})",
-                         ", ".join(f"{r['final_eta']:g}" for r in recs)))
+                         ", ".join(f"{r['final_eta']:.3g}" for r in recs)))
     if rows:
         parts.append("### Schedule and early stopping\n\n" + table(("training", "final test %", "epochs run (per seed)", "final η (per seed)"), rows))
     return "\n\n".join(parts)
