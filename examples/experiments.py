@@ -66,7 +66,7 @@ def load_results(path: str = RESULTS) -> dict[str, Any]:
 
 
 def save_results(results: dict[str, Any], path: str = RESULTS) -> None:
-    """Write the results atomically, so an interrupted run never leaves a broken file."""
+    """Return nothing; write the results atomically, so an interrupted run never leaves a broken file."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -75,6 +75,7 @@ def save_results(results: dict[str, Any], path: str = RESULTS) -> None:
 
 
 def q1_configs() -> list[tuple[str, dict[str, Any]]]:
+    """Return (result key, setting) for Q1's one-factor-at-a-time cells, the shared base cell once."""
     seen, out = set(), []
     for factor, values in Q1_FACTORS.items():
         for v in values:
@@ -125,7 +126,7 @@ def q3_norms(data: Any) -> dict[str, Any]:
 
 
 def plot_q3(results: dict[str, Any], path: str = PLOT) -> None:
-    """Draw the mean gradient norm per layer (log scale) for each Q3 variant into a small PNG."""
+    """Return nothing; draw the mean gradient norm per layer (log scale) of each Q3 variant into a small PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -218,6 +219,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Return 0 after running the requested sections (skipping stored runs) and printing every table."""
     p = argparse.ArgumentParser(prog="python examples/experiments.py", description=__doc__.split("\n\n")[0])
     p.add_argument("command", choices=("run", "render"))
     p.add_argument("sections", nargs="*", default=["q1", "q2", "q3", "q4"],
