@@ -262,7 +262,7 @@ _BAD_MODELS = [
     (_model_text(sizes=[True, 1]), "has sizes"),
     (_model_text(sizes=[2.0, 1]), "has sizes"),
     (_model_text(sizes=[2, 0]), "has sizes"),
-    (_model_text(sizes=[100_000, 100_000]), r"weights\[0\] has shape \(1, 2\); sizes \[100000, 100000\] need \(100000, 100000\)"),
+    (_model_text(sizes=[100_000, 100_000]), r"weights\[0\] has shape \(1, 2\); sizes \[100000, 100000\] need \(100000, "),
     (_model_text(weights=[[[0.5, -0.25, 1.0]]]), r"weights\[0\] has shape \(1, 3\)"),
     (_model_text(weights=[[[0.5], [1.0, 2.0]]]), "not a rectangular array"),
     (_model_text(weights=[[0.5, -0.25]]), "not a rectangular array"),
@@ -325,14 +325,16 @@ def test_network_load_huge_declared_sizes_allocate_nothing_big(tmp_path: Path) -
     assert peak < 1 << 20
 
 
-_MODEL_SEED = _model_text(sizes=[2, 2, 1], weights=[[[0.5, -0.25], [1.0, 2.0]], [[3.0, -4.0]]], biases=[[[0.1], [0.2]], [[0.3]]])
+_MODEL_SEED = _model_text(
+    sizes=[2, 2, 1], weights=[[[0.5, -0.25], [1.0, 2.0]], [[3.0, -4.0]]], biases=[[[0.1], [0.2]], [[0.3]]]
+)
+_JSON_CHARS = list('0123456789.,-[]{}"eE:natrufl ')
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     edits=st.lists(
-        st.tuples(st.integers(0, len(_MODEL_SEED)), st.integers(0, 3), st.sampled_from(list('0123456789.,-[]{}"eE:natrufl ')))
-    ,
+        st.tuples(st.integers(0, len(_MODEL_SEED)), st.integers(0, 3), st.sampled_from(_JSON_CHARS)),
         min_size=1,
         max_size=4,
     )
@@ -493,7 +495,9 @@ _IDX_SEEDS = _idx_seeds()
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.sampled_from(_IDX_SEEDS), gz=st.booleans(), data=st.data())
-def test_read_idx_fuzzed_headers_fail_clean_fast_and_small(tmp_path: Path, seed: bytes, gz: bool, data: st.DataObject) -> None:
+def test_read_idx_fuzzed_headers_fail_clean_fast_and_small(
+    tmp_path: Path, seed: bytes, gz: bool, data: st.DataObject
+) -> None:
     raw = _mutate(seed, data.draw, header=16)
     path = tmp_path / ("fuzz-idx.gz" if gz else "fuzz-idx")
     path.write_bytes(gzip.compress(raw) if gz else raw)

@@ -108,33 +108,40 @@ class detect_anomaly:
 
 
 # ---- where an op was created --------------------------------------------------------------------
-def _library_dirs() -> tuple[str, ...]:
-    # nets builds its ops inside its layers; the line worth showing is the caller of those layers.
-    dirs = [_HERE]
-    nets = sys.modules.get("nets")
-    where = getattr(nets, "__file__", None)
-    if where:
-        dirs.append(os.path.dirname(os.path.abspath(where)))
-    return tuple(d + os.sep for d in dirs)
+_WHERE: dict[str, int] = {}  # file name -> 0 inside tinygrad_bp, 1 inside nets, 2 the user's, 3 stdlib/frozen
+
+
+def _where(filename: str) -> int:
+    # Cached per file name: anomaly mode asks for every op of every mini-batch.
+    kind = _WHERE.get(filename)
+    if kind is None:
+        path = os.path.abspath(filename)
+        nets = getattr(sys.modules.get("nets"), "__file__", None)
+        if path.startswith(_HERE + os.sep):
+            kind = 0
+        elif nets and path.startswith(os.path.dirname(os.path.abspath(nets)) + os.sep):
+            kind = 1  # nets builds its ops inside its layers; the line worth showing is the caller of those
+        elif filename.startswith("<frozen") or path.startswith(_STDLIB + os.sep):
+            kind = 3  # e.g. runpy under `python -m nets.mnist`
+        else:
+            kind = 2
+        _WHERE[filename] = kind
+    return kind
 
 
 def _capture_site() -> tuple[tuple[str, int, str] | None, tuple[str, int, str] | None]:
-    """Return (innermost frame outside tinygrad_bp, innermost frame outside tinygrad_bp and nets)."""
+    """Return (innermost frame outside tinygrad_bp, innermost frame outside tinygrad_bp and nets, if the user's)."""
     f: FrameType | None = sys._getframe(2)
-    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_HERE + os.sep):
+    while f is not None and _where(f.f_code.co_filename) == 0:
         f = f.f_back
     if f is None:
         return None, None
     near = (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
-    libs = _library_dirs()
-    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(libs):
+    while f is not None and _where(f.f_code.co_filename) < 2:
         f = f.f_back
-    if f is None:
-        return near, None
-    name = f.f_code.co_filename
-    if name.startswith("<frozen") or os.path.abspath(name).startswith(_STDLIB + os.sep):
-        return near, None  # e.g. runpy under `python -m nets.mnist`: the library line is the best we have
-    return near, (name, f.f_lineno, f.f_code.co_name)
+    if f is None or _where(f.f_code.co_filename) == 3:
+        return near, None  # the library line is the best there is
+    return near, (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
 
 
 def _format_frame(frame: tuple[str, int, str]) -> str:
@@ -163,12 +170,11 @@ def _bad_value(a: Any) -> str | None:
         return None
     if a.dtype.kind == "c":
         return _bad_value(a.real) or _bad_value(a.imag)
-    with np.errstate(all="ignore"):
-        if np.isfinite(a).all():
-            return None
-        if np.isnan(a).any():
-            return "nan"
-        return "inf" if (a == np.inf).any() else "-inf"
+    if np.isfinite(a).all():
+        return None
+    if np.isnan(a).any():
+        return "nan"
+    return "inf" if (a == np.inf).any() else "-inf"
 
 
 def _op_name(cls: type) -> str:
