@@ -131,8 +131,23 @@ def run_child(args: argparse.Namespace) -> None:
     {"autodiff": autodiff_epoch, "reference": reference_epoch, "tuned": tuned_epoch}[args.child](
         net, X, y, args.batches[0]
     )
-    # ru_maxrss is in KiB on Linux.
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peak_rss_mib())
+
+
+def peak_rss_mib() -> float:
+    """Return this process's peak resident memory in MiB.
+
+    Linux's VmHWM starts afresh at exec; ru_maxrss does not, so a child forked from a large
+    benchmark process would report the parent's size.  ru_maxrss is the fallback elsewhere.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
 
 
 def main(argv: list[str] | None = None) -> int:
