@@ -361,3 +361,10 @@ def test_astype_to_int_leaves_the_graph() -> None:
     i = x.astype(np.int64)
     assert i.dtype == np.int64 and not i.requires_grad
     np.testing.assert_array_equal(i.numpy(), [1, -2])
+
+
+def test_relu_forward_has_no_negative_zero() -> None:
+    # x * (x > 0) would give −0.0 for negative x; max(x, 0) gives +0.0, as numpy's maximum does.
+    out = Tensor([-3.0, -0.0, 0.0, 2.0]).relu().data
+    assert not np.signbit(out).any()
+    assert out.tolist() == [0.0, 0.0, 0.0, 2.0]

@@ -258,7 +258,7 @@ class ReLU(Function):
     def forward(ctx, x):
         mask = x > 0
         ctx.saved = (mask,)
-        return x * mask
+        return np.maximum(x, 0)  # not x * mask, which gives −0.0 for negative x
 
     def backward(ctx, grad_out):
         (mask,) = ctx.saved
