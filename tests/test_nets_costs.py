@@ -92,6 +92,8 @@ def test_cost_delta_equals_autodiff_dc_dz(cost: type, zy: tuple[np.ndarray, np.n
 def test_cost_delta_check_catches_the_other_costs_delta(cost: type, wrong: type) -> None:
     rng = np.random.default_rng(0)
     z, y = rng.uniform(-4, 4, (5, 3)), np.eye(3)[[0, 1, 2, 0, 1]]
+    # Sanity: the cost's own delta passes this very comparison, so the failure below is the wrong delta's.
+    np.testing.assert_allclose(_autodiff_dc_dz(cost, z, y) * 5, cost.delta(z, _sigmoid(z), y), rtol=1e-10, atol=1e-12)
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(_autodiff_dc_dz(cost, z, y) * 5, wrong.delta(z, _sigmoid(z), y), rtol=1e-10, atol=1e-12)
 
