@@ -56,8 +56,12 @@ def test_network_sgd_l1_check_catches_scaling_by_the_batch_size() -> None:
     sizes, n, m = [3, 4, 2], 8, 2
     net = Network(sizes, seed=5)
     x, y = _data(5, sizes, n)
+    right_w, _ = _hand_l1_epochs(net, x, y, 1, m, 1.5, 3.0, n_for_l1=n)
     wrong_w, _ = _hand_l1_epochs(net, x, y, 1, m, 1.5, 3.0, n_for_l1=m)
     net.SGD((x, y), 1, m, 1.5, l1=3.0, verbose=False)
+    # Sanity: the right hand update passes the positive test's comparison on this very case.
+    for l in range(len(right_w)):
+        np.testing.assert_allclose(net.weights[l], right_w[l], rtol=1e-10, atol=1e-12)
     assert not np.allclose(net.weights[0], wrong_w[0], rtol=1e-6, atol=1e-9)
 
 
