@@ -18,7 +18,7 @@ import numpy as np
 from tinygrad_bp import Tensor, enable_grad, grad, no_grad
 
 from . import optim
-from .costs import COSTS, QuadraticCost, get_cost
+from .costs import COSTS, QuadraticCost, _numbers, get_cost
 from .init import INITS, as_generator, init_params
 from .layers import ACTIVATIONS, Linear, Sequential
 from .module import Module
@@ -168,17 +168,6 @@ def _parse_model(
             for l, v in enumerate(values)
         ]
     return sizes, cost, dt, activation, arrays["weights"], arrays["biases"]
-
-
-def _numbers(value: Any, who: str, what: str, dtype: Any = None) -> np.ndarray:
-    """Return ``value`` as a numeric array (of ``dtype`` when given), or raise a ValueError/TypeError naming ``who``."""
-    try:
-        arr = np.asarray(value.data if isinstance(value, Tensor) else value)
-    except ValueError as e:
-        raise ValueError(f"{who}: {what} is not a rectangular array of numbers ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{who}: {what} must hold numbers, got {type(value).__name__} of dtype {arr.dtype}")
-    return arr if dtype is None else arr.astype(dtype, copy=False)
 
 
 def _is_number(v: Any) -> bool:
