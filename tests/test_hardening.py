@@ -17,6 +17,7 @@ import sys
 import tracemalloc
 import weakref
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -473,6 +474,24 @@ def _mutate(data: bytes, draw: st.DrawFn, header: int) -> bytes:
     return bytes(out)
 
 
+def _load_fuzzed(path: Path, load: Callable[[Path], Any]) -> tuple[Any, int]:
+    """Return (what ``load`` read from ``path`` or None when it refused, peak traced bytes); only MNISTError may escape ``load``."""
+    tracemalloc.start()
+    try:
+        with _watchdog():
+            try:
+                out = load(path)
+                event("loaded")
+            except MNISTError as e:
+                assert str(e).startswith(str(path))
+                event(f"refused: {str(e)[len(str(path)) + 2 :][:20]}")
+                out = None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return out, peak
+
+
 def _idx_seeds() -> list[bytes]:
     rng = np.random.default_rng(0)
     arrays = [
@@ -501,19 +520,7 @@ def test_read_idx_fuzzed_headers_fail_clean_fast_and_small(
     raw = _mutate(seed, data.draw, header=16)
     path = tmp_path / ("fuzz-idx.gz" if gz else "fuzz-idx")
     path.write_bytes(gzip.compress(raw) if gz else raw)
-    tracemalloc.start()
-    try:
-        with _watchdog():
-            try:
-                arr = read_idx(path)
-                event("loaded")
-            except MNISTError as e:
-                assert str(e).startswith(str(path))
-                event(f"refused: {str(e)[len(str(path)) + 2 :][:20]}")
-                arr = None
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    arr, peak = _load_fuzzed(path, read_idx)
     # Proportional to the data present (plus the reader's fixed 1 MiB chunk), whatever the header declares.
     assert peak < 64 * len(raw) + (4 << 20)
     if arr is not None:  # a mutation that is still a valid file: the array is exactly what the header says
@@ -573,19 +580,7 @@ def test_load_pickle_fuzzed_files_fail_clean_and_run_nothing(
     path = tmp_path / ("fuzz.pkl.gz" if gz else "fuzz.pkl")
     path.write_bytes(gzip.compress(raw) if gz else raw)
     _CANARY_CALLS.clear()
-    tracemalloc.start()
-    try:
-        with _watchdog():
-            try:
-                splits = load_pickle(path)
-                event("loaded")
-            except MNISTError as e:
-                assert str(e).startswith(str(path))
-                event(f"refused: {str(e)[len(str(path)) + 2 :][:20]}")
-                splits = None
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    splits, peak = _load_fuzzed(path, load_pickle)
     assert _CANARY_CALLS == []
     assert peak < 64 * len(raw) + (4 << 20)
     if splits is not None:
