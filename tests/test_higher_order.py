@@ -672,3 +672,25 @@ def test_hvp_and_hessian_bad_arguments() -> None:
         hessian(lambda t: 1.0, [1.0, 2.0])
     with pytest.raises(TypeError, match="hvp: x must hold floating numbers"):
         hvp(f, np.array(["a"]), [1.0])
+
+
+class _CubeSavingOutputFirst(Function):
+    # Saves its output before its input: a 0-d output comes back from numpy as a scalar, and must still be
+    # recognised as the output wherever it was saved.
+    def forward(ctx, x):
+        out = x * x * x
+        ctx.save_for_backward(out, x)
+        return out
+
+    def backward(ctx, grad_out):
+        out, x = ctx.saved
+        return (grad_out * 3 * out / x,)  # 3x² written through the output, so d²/dx² needs out's graph
+
+
+def test_function_zero_d_output_saved_first_differentiates_twice() -> None:
+    x = Tensor(2.0, requires_grad=True)
+    (dx,) = grad(_CubeSavingOutputFirst.apply(x), x, create_graph=True)
+    (d2x,) = grad(dx, x)
+    assert float(dx) == 12.0
+    # 6x = 12; an output taken for a constant would give d/dx (3c/x) = −3c/x² = −6.
+    assert float(d2x) == 12.0

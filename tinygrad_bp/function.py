@@ -90,11 +90,13 @@ class Function:
             raise kind(f"{cls.__name__}: {e} (input shapes {shapes})") from e
         if data.__class__ is not np.ndarray:
             scalar, data = data, np.asarray(data)
-            # numpy hands a 0-d result back as a scalar; if the op saved it (ops save their output last),
-            # it must become the output's own array, or backward(create_graph=True) takes it for a constant.
+            # numpy hands a 0-d result back as a scalar; if the op saved it, the saved value must become the
+            # output's own array, or backward(create_graph=True) would take the output for a constant.
             saved = ctx.saved
-            if saved and saved[-1] is scalar:
-                ctx.saved = saved[:-1] + (data,)
+            for i, s in enumerate(saved):
+                if s is scalar:
+                    ctx.saved = saved[:i] + (data,) + saved[i + 1 :]
+                    break
         out = object.__new__(Tensor)
         out.data = data
         out.grad = None
