@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nets import Network, mnist, reference
-from nets.mnist import FILES
+from _mnist_files import write_set
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -214,16 +214,7 @@ def test_network_gradient_norms_vanish_towards_the_input_in_a_deep_sigmoid_net()
 
 # ============================================================================ the command line
 def _write_set(folder: Path, n_train: int = 60, n_test: int = 10) -> None:
-    rng = np.random.default_rng(0)
-    arrays = {
-        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    for key, stem in FILES.items():
-        mnist.write_idx(folder / stem, arrays[key])
+    write_set(folder, n_train, n_test, gz=False)
 
 
 def _spy_sgd(monkeypatch: pytest.MonkeyPatch) -> list[dict]:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from nets import mnist
 from nets.mnist import FILES, MNISTError, MNISTNotFoundError
+from _mnist_files import write_set
 
 MNIST_DIR = os.environ.get("MNIST_DIR")
 needs_mnist = pytest.mark.skipif(
@@ -31,18 +32,7 @@ needs_mnist = pytest.mark.skipif(
 )
 
 
-def _write_set(folder: Path, n_train: int = 12, n_test: int = 6, gz: bool = True, seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    for key, stem in FILES.items():
-        mnist.write_idx(folder / (stem + (".gz" if gz else "")), arrays[key])
-    return arrays
+_write_set = write_set
 
 
 def _never_fetch(url: str, out: object) -> None:
