@@ -9,9 +9,12 @@ Examples
 >>> w.grad.shape
 (2, 1)
 """
-from .tensor import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
+from .autograd import grad
 from .function import Function, register, register_binary
-from .ops import concatenate, linear, quadratic_cost, stack
+from . import ops as _ops  # noqa: F401  (registers the primitives as Tensor methods)
+from .fused import linear, quadratic_cost
+from .composites import concatenate, stack
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functional import hessian, hvp

@@ -1,7 +1,7 @@
 """Anomaly mode: stop at the first op whose forward output or backward gradient holds NaN or Inf.
 
-Outside ``detect_anomaly`` nothing here runs: the checking ``Function.apply`` is swapped in only
-while the mode is on, and the backward loop pays one test of a module global per node.
+Outside ``detect_anomaly`` nothing here runs: ``Function.apply`` and the backward walk each test one
+thread-local value, which holds the checker only inside the block, in the thread that entered it.
 """
 from __future__ import annotations
 
@@ -15,16 +15,13 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 
-from . import tensor as _tensor
 from .function import Function
-from .tensor import Tensor
+from .tensor import Tensor, _modes
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_depth = 0  # nesting depth of detect_anomaly blocks
-_plain_apply: Any = None  # Function.__dict__["apply"] while anomaly mode has replaced it
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
 
@@ -59,7 +56,7 @@ def is_anomaly_enabled() -> bool:
     >>> is_anomaly_enabled()
     False
     """
-    return _depth > 0
+    return _modes.anomaly is not None
 
 
 class detect_anomaly:
@@ -83,20 +80,11 @@ class detect_anomaly:
     """
 
     def __enter__(self) -> None:
-        global _depth, _plain_apply
-        if _depth == 0:
-            _plain_apply = Function.__dict__["apply"]
-            Function.apply = classmethod(_checked_apply)  # type: ignore[method-assign,assignment]
-            _tensor._anomaly_hook = _check_backward
-        _depth += 1
+        self._prev = _modes.anomaly
+        _modes.anomaly = _CHECKER
 
     def __exit__(self, *exc: object) -> None:
-        global _depth, _plain_apply
-        _depth -= 1
-        if _depth == 0:
-            _tensor._anomaly_hook = None
-            Function.apply = _plain_apply  # type: ignore[method-assign]
-            _plain_apply = None
+        _modes.anomaly = self._prev
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
@@ -181,9 +169,13 @@ def _op_name(cls: type) -> str:
     return f"{cls.__name__} ({cls.__module__}.{cls.__qualname__})"
 
 
-def _checked_apply(cls: type[Function], *inputs: Any, **kwargs: Any) -> Tensor:
+def _checked_apply(cls: type[Function], inputs: tuple[Tensor, ...], kwargs: dict[str, Any]) -> Tensor:
     site = _capture_site()
-    out = _plain_apply.__func__(cls, *inputs, **kwargs)
+    _modes.anomaly = None  # run the op itself unchecked, then look at what it made
+    try:
+        out = cls.apply(*inputs, **kwargs)
+    finally:
+        _modes.anomaly = _CHECKER
     bad = _bad_value(out.data)
     if bad is not None:
         notes = []
@@ -222,3 +214,12 @@ def _check_backward(ctx: Function, grad_out: Any, grads: tuple[Any, ...]) -> Non
                 f"anomaly: the backward of {_op_name(cls)} produced {bad} in the gradient for input {i} "
                 f"of shape {np.shape(arr)}; {_format_site(site)}"
             )
+
+
+class _Checker:
+    # What Function.apply and the backward walk call while anomaly mode is on in this thread.
+    apply = staticmethod(_checked_apply)
+    backward = staticmethod(_check_backward)
+
+
+_CHECKER = _Checker()

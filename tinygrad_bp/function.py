@@ -5,24 +5,31 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from .tensor import Tensor, _grad_mode, _new
+from ._checks import numpy_error
+from .tensor import Tensor, _clock, _modes, _new
 
 __all__ = ["Function", "register", "register_binary"]
 
 
-
 class Function:
-    """Base class of every differentiable primitive.
+    """A differentiable primitive: the base class of every op, and the graph node an op call leaves behind.
 
     A subclass writes ``forward(ctx, *arrays, **kwargs) -> ndarray`` on numpy arrays and
-    ``backward(ctx, grad_out) -> tuple`` returning one gradient per input (``None`` where
-    the input needs none), and is called as ``MyOp.apply(t1, t2, ...)``.  The instance
-    ``ctx`` is the node of the graph: it keeps what ``save_for_backward`` saved.
+    ``backward(ctx, grad_out) -> tuple`` returning one gradient per input (``None`` where the
+    input needs none) as numpy arrays, never changing ``grad_out``; it is called as
+    ``MyOp.apply(t1, t2, ..., **settings)``.  The instance ``ctx`` is the node: it keeps what
+    ``save_for_backward`` saved, and ``needs_input_grad`` says which inputs want a gradient.
 
-    A backward written with operators and methods that numpy arrays and Tensors share
-    (``*``, ``@``, ``.T``, ``.sum(axis, keepdims=True)``, ``.reshape``) is differentiable
-    again under ``backward(create_graph=True)``; a Function that cannot be sets
-    ``once_differentiable = True``.
+    **The saving contract.**  Save the arrays ``forward`` received and the array it returns
+    themselves, not copies or views of them: under ``backward(create_graph=True)`` each such value
+    is replaced by the Tensor it belongs to (matched by identity, and two input Tensors that share
+    one array are handed to ``forward`` as two distinct views, so the match is never ambiguous).
+    Any other float array saved is a constant of the local derivative; integer and boolean arrays
+    (indices, masks) and Python values stay as they are.  A backward written with operators and
+    methods that arrays and Tensors share (``*``, ``@``, ``.T``, ``.sum(axis, keepdims=True)``,
+    ``.reshape``) is then differentiable again; a Function that cannot be sets
+    ``once_differentiable = True``.  Changing a saved input in place before ``backward`` is an error
+    that backward reports, naming the op.
 
     Examples
     --------
@@ -41,15 +48,16 @@ class Function:
     array([2., 6.])
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved", "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "saved", "_epoch", "__dict__")
     once_differentiable: ClassVar[bool] = False
 
     parents: tuple[Tensor, ...]
     needs_input_grad: tuple[bool, ...]
     saved: tuple[Any, ...]
+    _epoch: int  # the in-place clock when the node was made
 
     def save_for_backward(self, *values: Any) -> None:
-        """Keep arrays (or other values) for ``backward``; read them back as ``ctx.saved``."""
+        """Keep the forward's input arrays, its output array or other values for ``backward`` as ``ctx.saved``."""
         self.saved = values
 
     def forward(ctx, *arrays: np.ndarray, **kwargs: Any) -> np.ndarray:  # noqa: N805
@@ -65,50 +73,48 @@ class Function:
             if x.__class__ is not Tensor:
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
+        modes = _modes
+        if modes.anomaly is not None:
+            return modes.anomaly.apply(cls, inputs, kwargs)
+        on = modes.grad
+        need = tuple([x.requires_grad and on for x in inputs])
+        arrays = [x.data for x in inputs]
         ctx = object.__new__(cls)
         ctx.saved = ()
+        ctx.needs_input_grad = need
+        if len(inputs) > 1 and len({id(a) for a in arrays}) < len(arrays):
+            ctx.args = arrays = _distinct(inputs, arrays)
         try:
-            # Unrolled for one and two inputs: this runs once per op, and list building costs as much as the rest.
-            if len(inputs) == 1:
-                x = inputs[0]
-                ctx.needs_input_grad = need = (x.requires_grad and _grad_mode.enabled,)
-                data = cls.forward(ctx, x.data, **kwargs)
-            elif len(inputs) == 2:
-                x, y = inputs
-                on = _grad_mode.enabled
-                ctx.needs_input_grad = need = (x.requires_grad and on, y.requires_grad and on)
-                data = cls.forward(ctx, x.data, y.data, **kwargs)
-            else:
-                on = _grad_mode.enabled
-                ctx.needs_input_grad = need = tuple([x.requires_grad and on for x in inputs])
-                data = cls.forward(ctx, *[x.data for x in inputs], **kwargs)
+            data = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError, IndexError, OverflowError) as e:
-            # numpy's own message, prefixed with the op and the shapes it was given (IndexError stays one,
-            # as numpy users expect from indexing; an overflow in a conversion is a bad value).
+            # numpy's own message, prefixed with the op and the shapes it was given.
             shapes = ", ".join(str(x.data.shape) for x in inputs)
-            kind = TypeError if isinstance(e, TypeError) else IndexError if type(e) is IndexError else ValueError
-            raise kind(f"{cls.__name__}: {e} (input shapes {shapes})") from e
+            raise numpy_error(e, f"{cls.__name__}: {e} (input shapes {shapes})") from e
         if data.__class__ is not np.ndarray:
-            scalar, data = data, np.asarray(data)
-            # numpy hands a 0-d result back as a scalar; if the op saved it, the saved value must become the
-            # output's own array, or backward(create_graph=True) would take the output for a constant.
-            saved = ctx.saved
-            for i, s in enumerate(saved):
-                if s is scalar:
-                    ctx.saved = saved[:i] + (data,) + saved[i + 1 :]
-                    break
-        out = object.__new__(Tensor)
-        out.data = data
-        out.grad = None
-        out._retain = False
+            data = _as_output(ctx, data)
         if True in need:
             ctx.parents = inputs
-            out.requires_grad = True
-            out._ctx = ctx
-        else:
-            out.requires_grad = False
-            out._ctx = None
-        return out
+            ctx._epoch = _clock.now
+            return _new(data, True, ctx)
+        return _new(data, False, None)
+
+
+def _distinct(inputs: tuple[Tensor, ...], arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Return the arrays with a fresh view wherever two different Tensors hold one array, so identity names the input."""
+    first: dict[int, Tensor] = {}
+    out = []
+    for x, a in zip(inputs, arrays):
+        holder = first.setdefault(id(a), x)
+        out.append(a if holder is x else a.view())
+    return out
+
+
+def _as_output(ctx: Function, value: Any) -> np.ndarray:
+    # numpy hands a 0-d result back as a scalar; if the op saved it, the saved value must become the
+    # output's own array, or backward(create_graph=True) would take the output for a constant.
+    data = np.asarray(value)
+    ctx.saved = tuple(data if s is value else s for s in ctx.saved)
+    return data
 
 
 def register(name: str, method: Callable[..., Any]) -> None:

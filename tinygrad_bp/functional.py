@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .tensor import Tensor, _new, grad
+from .autograd import grad
+from .tensor import Tensor, _new
 
 __all__ = ["hvp", "hessian"]
 

@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, _new, grad
+from .autograd import grad
+from .tensor import Tensor, _new
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from .function import Function
 from .gradcheck import _first_derivative, _vjp_mismatches
-from .tensor import Tensor, _toposort
+from .autograd import toposort as _toposort
+from .tensor import Tensor
 
 __all__ = [
     "ConformanceError",

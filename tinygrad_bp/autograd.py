@@ -1,0 +1,287 @@
+"""Reverse mode: seed the output, order the recorded nodes, walk them backwards and deliver gradients.
+
+Gradients accumulate with ``+=`` across fan-out; the order is an iterative depth-first post-order,
+so a chain of 10⁵ ops needs no recursion.  ``grad()`` runs the same walk but returns gradients
+instead of writing ``.grad``; ``create_graph=True`` runs it with grad mode on, recording the
+backward pass itself.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from ._checks import numpy_error
+from .tensor import Tensor, _clock, _modes, _new
+
+if TYPE_CHECKING:
+    from .function import Function
+
+__all__ = ["grad"]
+
+
+def seed(t: Tensor, grad: Any, create_graph: bool, who: str) -> Any:
+    """Return the starting gradient for ``t``: ones for a one-element output, else a copy of ``grad``."""
+    data = t.data
+    if grad is None:
+        if data.size != 1:
+            raise RuntimeError(
+                f"{who}: grad can be implicit only for a one-element output, got shape {data.shape}; "
+                "pass grad= with that shape"
+            )
+        g: Any = np.ones(data.shape, data.dtype)
+    elif create_graph and isinstance(grad, Tensor):
+        g = grad
+    else:
+        try:  # a copy: a .grad must never be an array the caller holds
+            g = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=data.dtype)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise numpy_error(e, f"{who}: grad must be numbers of the output's dtype {data.dtype}, got {type(grad).__name__}: {e}") from None
+    if g.shape != data.shape:
+        raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {data.shape}")
+    return _new(g, False, None) if create_graph and not isinstance(g, Tensor) else g
+
+
+def toposort(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Return the recorded nodes reachable from ``roots``, every node after all the nodes it was computed from."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    for root in roots:
+        if root._ctx is None or id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root._ctx.parents))]
+        while stack:
+            t, it = stack[-1]
+            for p in it:
+                if p._ctx is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append((p, iter(p._ctx.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(t)
+    return order
+
+
+def run(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool, wanted: set[Tensor] | None) -> dict[Tensor, Any]:
+    """Walk the graph from ``roots`` in reverse topological order.
+
+    With ``wanted`` None, gradients land in leaves' (and retained tensors') ``.grad``.  Otherwise
+    nothing's ``.grad`` is touched and the gradients of the ``wanted`` tensors are returned.
+    """
+    pending: dict[Tensor, Any] = {}
+    for r, s in zip(roots, seeds):
+        pending[r] = _plus(pending[r], s) if r in pending else s
+    owned: set[Tensor] = set()  # pending sums the engine allocated itself, safe to `+=` into
+    given: set[int] = set()  # ids of the arrays handed out as .grad by this pass
+    found: dict[Tensor, Any] = {}
+    to_leaves = wanted is None
+    anomaly = _modes.anomaly
+    prev, _modes.grad = _modes.grad, create_graph
+    try:
+        for t in reversed(toposort(roots)):
+            grad_out = pending.pop(t, None)
+            if grad_out is None:
+                continue
+            if t._retain or not to_leaves:
+                _deliver(t, grad_out, wanted, found, given, create_graph)
+            ctx = t._ctx
+            grads = _graph_backward(ctx, t, grad_out) if create_graph else _backward(ctx, t, grad_out)
+            if anomaly is not None:
+                anomaly.backward(ctx, grad_out, grads)
+            for i, (p, g) in enumerate(zip(ctx.parents, grads)):
+                if g is None or not p.requires_grad:
+                    continue
+                if create_graph or g.__class__ is not np.ndarray or g.shape != p.data.shape or g.dtype != p.data.dtype:
+                    g = _check_grad(ctx, i, g, create_graph)
+                if p._ctx is None and to_leaves:
+                    _deliver(p, g, None, found, given, create_graph)
+                elif p not in pending:
+                    pending[p] = g
+                elif p in owned:
+                    pending[p] += g
+                else:
+                    pending[p] = _plus(pending[p], g)
+                    if not create_graph:
+                        owned.add(p)
+    finally:
+        _modes.grad = prev
+    for p, g in pending.items():  # roots that are leaves
+        _deliver(p, g, wanted, found, given, create_graph)
+    return found
+
+
+def _deliver(t: Tensor, g: Any, wanted: set[Tensor] | None, found: dict[Tensor, Any], given: set[int], graph: bool) -> None:
+    """Add ``g`` into ``t.grad`` (or, when gradients are ``wanted``, into ``found``)."""
+    if wanted is not None:
+        if t in wanted:
+            found[t] = _plus(found[t], g) if t in found else g
+    elif t.grad is None:
+        # Every tensor's .grad must be its own writable array: an op may pass one array to several
+        # inputs (Add does) or a view of one (Reshape does), and a broadcast view is read-only.
+        if not graph:
+            owner = id(g) if g.base is None else id(g.base)
+            if owner in given or not g.flags.writeable:
+                g = g.copy()
+                owner = id(g)
+            given.add(owner)
+        t.grad = g
+    else:
+        t.grad = _plus(t.grad, g)
+
+
+def _backward(ctx: Function, out: Tensor, grad_out: Any) -> tuple[Any, ...]:
+    if ctx._epoch != _clock.now:
+        _check_versions(ctx, out)
+    grads = type(ctx).backward(ctx, grad_out)
+    if grads.__class__ is not tuple or len(grads) != len(ctx.parents):
+        grads = _check_arity(ctx, grads)
+    return grads
+
+
+def _graph_backward(ctx: Function, out: Tensor, grad_out: Tensor) -> tuple[Any, ...]:
+    cls = type(ctx)
+    if cls.once_differentiable:
+        raise RuntimeError(
+            f"{cls.__name__}: this op is once-differentiable; its backward cannot be recorded with create_graph=True"
+        )
+    saved = ctx.saved
+    ctx.saved = _as_graph_saved(ctx, out)
+    try:
+        return _backward(ctx, out, grad_out)
+    except (TypeError, AttributeError) as e:
+        # Typically a numpy function or array attribute applied to a Tensor: say which op, and what to do.
+        kind = TypeError if isinstance(e, TypeError) else AttributeError
+        raise kind(
+            f"{cls.__name__}: its backward cannot be recorded with create_graph=True ({e}); write it with "
+            "operators and methods that Tensors share with arrays, or set once_differentiable = True"
+        ) from e
+    finally:
+        ctx.saved = saved
+
+
+def _as_graph_saved(ctx: Function, out: Tensor) -> tuple[Any, ...]:
+    # The saving contract (Function's docstring): a saved float array that *is* an array forward received
+    # or returned becomes that Tensor; apply gave aliased inputs distinct views, so the match is unique.
+    holders = {id(a): p for p, a in zip(ctx.parents, ctx.__dict__.get("args") or [p.data for p in ctx.parents])}
+    holders.setdefault(id(out.data), out)
+    result = []
+    for s in ctx.saved:
+        if isinstance(s, np.ndarray) and s.dtype.kind == "f":
+            h = holders.get(id(s))
+            s = _new(s, False, None) if h is None else h
+        result.append(s)
+    return tuple(result)
+
+
+def _check_versions(ctx: Function, out: Tensor) -> None:
+    """Refuse a backward whose saved input or output was changed in place after the node was made."""
+    arrays = ctx.__dict__.get("args") or [p.data for p in ctx.parents]
+    saved = {id(s) for s in ctx.saved if isinstance(s, np.ndarray)}
+    for t, a in list(zip(ctx.parents, arrays)) + [(out, out.data)]:
+        if t._stamp is not None and t._stamp[0] > ctx._epoch and id(a) in saved:
+            raise RuntimeError(
+                f"{type(ctx).__name__}: a tensor of shape {t.shape} that this op saved for backward was modified "
+                "by an in-place operation after the op ran, so its gradient would be wrong; "
+                "change a copy instead, or update it only after backward"
+            )
+
+
+def _check_arity(ctx: Function, grads: Any) -> tuple[Any, ...]:
+    if grads.__class__ is not tuple:
+        grads = tuple(grads) if isinstance(grads, list) else (grads,)
+    if len(grads) != len(ctx.parents):
+        raise RuntimeError(
+            f"{type(ctx).__name__}.backward returned {len(grads)} gradient(s) for {len(ctx.parents)} input(s)"
+        )
+    return grads
+
+
+def _plus(acc: Any, g: Any) -> Any:
+    total = acc + g
+    return np.asarray(total) if isinstance(total, np.generic) else total
+
+
+def _check_grad(ctx: Function, i: int, g: Any, create_graph: bool) -> Any:
+    name, p = type(ctx).__name__, ctx.parents[i]
+    if create_graph:
+        if not isinstance(g, Tensor):
+            raise RuntimeError(
+                f"{name}: backward returned a plain array for input {i} under create_graph=True, "
+                "so it cannot be differentiated again; write it with Tensor-compatible ops or set "
+                "once_differentiable = True"
+            )
+    elif isinstance(g, Tensor):
+        raise TypeError(
+            f"{name}.backward returned a Tensor for input {i} in a first-order backward; it must return numpy "
+            "arrays there (a helper that dispatches on the type of its argument probably got it wrong)"
+        )
+    else:
+        g = np.asarray(g)
+    if g.shape != p.data.shape:
+        raise ValueError(f"{name}.backward returned a gradient of shape {g.shape} for input {i} of shape {p.data.shape}")
+    if g.dtype != p.data.dtype:
+        if g.dtype.kind != "f":
+            raise TypeError(f"{name}.backward returned a gradient of dtype {g.dtype} for input {i} of dtype {p.data.dtype}")
+        g = g.astype(p.data.dtype)
+    return g
+
+
+def _tensor_list(value: Any, what: str) -> list[Tensor]:
+    if isinstance(value, Tensor):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"grad: {what} must be a Tensor or a list of Tensors, got {type(value).__name__}")
+    for i, v in enumerate(value):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"grad: {what}[{i}] is a {type(v).__name__}, not a Tensor")
+    return list(value)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: Any = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """Return the gradients of ``outputs`` with respect to ``inputs``, leaving every ``.grad`` untouched.
+
+    Like ``torch.autograd.grad``: with ``create_graph=True`` the results are Tensors that can be
+    differentiated again.  ``retain_graph`` is accepted and ignored: graphs are never freed.
+
+    Examples
+    --------
+    >>> from tinygrad_bp import Tensor, grad
+    >>> x = Tensor(2.0, requires_grad=True)
+    >>> (dx,) = grad(x * x * x, x, create_graph=True)
+    >>> (d2x,) = grad(dx, x)
+    >>> float(dx), float(d2x)
+    (12.0, 12.0)
+    """
+    outs = _tensor_list(outputs, "outputs")
+    ins = _tensor_list(inputs, "inputs")
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, int, float)):
+        gos = [grad_outputs] * len(outs) if len(outs) == 1 or grad_outputs is None else [grad_outputs]
+    elif isinstance(grad_outputs, (list, tuple)):
+        gos = list(grad_outputs)
+    else:
+        raise TypeError(f"grad: grad_outputs must be None, an array, or a list with one per output, got {type(grad_outputs).__name__}")
+    if len(gos) != len(outs):
+        raise ValueError(f"grad: {len(gos)} grad_outputs for {len(outs)} outputs")
+    for o in outs:
+        if not o.requires_grad:
+            raise RuntimeError("grad: an output does not require grad and has no graph")
+    for x in ins:
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {x.shape} does not require grad")
+    seeds = [seed(o, g, create_graph, "grad") for o, g in zip(outs, gos)]
+    found = run(outs, seeds, create_graph, set(ins))
+    result = []
+    for i, x in enumerate(ins):
+        if x not in found and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) is not used by the outputs; pass allow_unused=True")
+        result.append(found.get(x))
+    return tuple(result)
