@@ -10,18 +10,20 @@ import linecache
 import os
 import sys
 import sysconfig
+import threading
 from types import FrameType
 from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from .function import Function
-from .tensor import Tensor, _modes
+from .tensor import Tensor, _clock, _modes
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_LOCK = threading.Lock()  # guards the count of threads in anomaly mode
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
 
@@ -81,10 +83,16 @@ class detect_anomaly:
 
     def __enter__(self) -> None:
         self._prev = _modes.anomaly
+        if self._prev is None:
+            with _LOCK:
+                _clock.anomaly_threads += 1
         _modes.anomaly = _CHECKER
 
     def __exit__(self, *exc: object) -> None:
         _modes.anomaly = self._prev
+        if self._prev is None:
+            with _LOCK:
+                _clock.anomaly_threads -= 1
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)

@@ -44,6 +44,24 @@ def seed(t: Tensor, grad: Any, create_graph: bool, who: str) -> Any:
 
 def toposort(roots: Sequence[Tensor]) -> list[Tensor]:
     """Return the recorded nodes reachable from ``roots``, every node after all the nodes it was computed from."""
+    if len(roots) == 1 and roots[0]._ctx is not None:
+        # A chain (each node has at most one recorded parent, as in an MLP) needs no search.
+        chain, t = [], roots[0]
+        while t is not None:
+            chain.append(t)
+            up = None
+            for p in t._ctx.parents:
+                if p._ctx is not None:
+                    if up is not None:
+                        break  # two recorded parents: not a chain
+                    up = p
+            else:
+                t = up
+                continue
+            break
+        else:
+            chain.reverse()
+            return chain
     order: list[Tensor] = []
     seen: set[int] = set()
     for root in roots:
@@ -87,16 +105,27 @@ def run(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool, wante
             if t._retain or not to_leaves:
                 _deliver(t, grad_out, wanted, found, given, create_graph)
             ctx = t._ctx
-            grads = _graph_backward(ctx, t, grad_out) if create_graph else _backward(ctx, t, grad_out)
+            if create_graph:
+                grads = _graph_backward(ctx, t, grad_out)
+            else:  # _backward, inline: this runs once per node of every step
+                if ctx._epoch != _clock.now:
+                    _check_versions(ctx, t)
+                grads = type(ctx).backward(ctx, grad_out)
+                if grads.__class__ is not tuple or len(grads) != len(ctx.parents):
+                    grads = _check_arity(ctx, grads)
             if anomaly is not None:
                 anomaly.backward(ctx, grad_out, grads)
-            for i, (p, g) in enumerate(zip(ctx.parents, grads)):
+            for p, g in zip(ctx.parents, grads):
                 if g is None or not p.requires_grad:
                     continue
                 if create_graph or g.__class__ is not np.ndarray or g.shape != p.data.shape or g.dtype != p.data.dtype:
-                    g = _check_grad(ctx, i, g, create_graph)
+                    g = _check_grad(ctx, p, g, create_graph)
                 if p._ctx is None and to_leaves:
-                    _deliver(p, g, None, found, given, create_graph)
+                    if p.grad is None and not create_graph and g.base is None and id(g) not in given:
+                        given.add(id(g))  # the common case, inline: a fresh array becomes the leaf's .grad
+                        p.grad = g
+                    else:
+                        _deliver(p, g, None, found, given, create_graph)
                 elif p not in pending:
                     pending[p] = g
                 elif p in owned:
@@ -203,8 +232,8 @@ def _plus(acc: Any, g: Any) -> Any:
     return np.asarray(total) if isinstance(total, np.generic) else total
 
 
-def _check_grad(ctx: Function, i: int, g: Any, create_graph: bool) -> Any:
-    name, p = type(ctx).__name__, ctx.parents[i]
+def _check_grad(ctx: Function, p: Tensor, g: Any, create_graph: bool) -> Any:
+    name, i = type(ctx).__name__, next(k for k, q in enumerate(ctx.parents) if q is p)
     if create_graph:
         if not isinstance(g, Tensor):
             raise RuntimeError(

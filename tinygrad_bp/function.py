@@ -73,30 +73,56 @@ class Function:
             if x.__class__ is not Tensor:
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
-        modes = _modes
-        if modes.anomaly is not None:
-            return modes.anomaly.apply(cls, inputs, kwargs)
-        on = modes.grad
-        need = tuple([x.requires_grad and on for x in inputs])
-        arrays = [x.data for x in inputs]
+        if _clock.anomaly_threads and _modes.anomaly is not None:
+            return _modes.anomaly.apply(cls, inputs, kwargs)
+        on = _modes.grad
         ctx = object.__new__(cls)
         ctx.saved = ()
-        ctx.needs_input_grad = need
-        if len(inputs) > 1 and len({id(a) for a in arrays}) < len(arrays):
-            ctx.args = arrays = _distinct(inputs, arrays)
         try:
-            data = cls.forward(ctx, *arrays, **kwargs)
+            # Unrolled for one, two and three inputs, the ops of every MLP step: list building costs as much as the rest.
+            if len(inputs) == 1:
+                x = inputs[0]
+                ctx.needs_input_grad = need = (x.requires_grad and on,)
+                data = cls.forward(ctx, x.data, **kwargs)
+            elif len(inputs) == 2 and inputs[0].data is not inputs[1].data:
+                x, y = inputs
+                ctx.needs_input_grad = need = (x.requires_grad and on, y.requires_grad and on)
+                data = cls.forward(ctx, x.data, y.data, **kwargs)
+            elif len(inputs) == 3 and _distinct3(*inputs):
+                x, y, z = inputs
+                ctx.needs_input_grad = need = (x.requires_grad and on, y.requires_grad and on, z.requires_grad and on)
+                data = cls.forward(ctx, x.data, y.data, z.data, **kwargs)
+            else:
+                ctx.needs_input_grad = need = tuple([x.requires_grad and on for x in inputs])
+                arrays = [x.data for x in inputs]
+                if len({id(a) for a in arrays}) < len(arrays):
+                    ctx.args = arrays = _distinct(inputs, arrays)
+                data = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError, IndexError, OverflowError) as e:
             # numpy's own message, prefixed with the op and the shapes it was given.
             shapes = ", ".join(str(x.data.shape) for x in inputs)
             raise numpy_error(e, f"{cls.__name__}: {e} (input shapes {shapes})") from e
         if data.__class__ is not np.ndarray:
             data = _as_output(ctx, data)
+        out = object.__new__(Tensor)  # _new, inline: this runs once per op
+        out.data = data
+        out.grad = None
+        out._retain = False
+        out._stamp = None
         if True in need:
             ctx.parents = inputs
             ctx._epoch = _clock.now
-            return _new(data, True, ctx)
-        return _new(data, False, None)
+            out.requires_grad = True
+            out._ctx = ctx
+        else:
+            out.requires_grad = False
+            out._ctx = None
+        return out
+
+
+def _distinct3(x: Tensor, y: Tensor, z: Tensor) -> bool:
+    a, b, c = x.data, y.data, z.data
+    return a is not b and a is not c and b is not c
 
 
 def _distinct(inputs: tuple[Tensor, ...], arrays: list[np.ndarray]) -> list[np.ndarray]:
@@ -113,7 +139,8 @@ def _as_output(ctx: Function, value: Any) -> np.ndarray:
     # numpy hands a 0-d result back as a scalar; if the op saved it, the saved value must become the
     # output's own array, or backward(create_graph=True) would take the output for a constant.
     data = np.asarray(value)
-    ctx.saved = tuple(data if s is value else s for s in ctx.saved)
+    if ctx.saved:
+        ctx.saved = tuple([data if s is value else s for s in ctx.saved])
     return data
 
 

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._checks import numpy_error
 from .autograd import grad
 from .tensor import Tensor, _new
 
@@ -22,7 +23,10 @@ def _as_variable(x: Any, create_graph: bool, who: str) -> Tensor:
             return x
         data = x.data
     else:
-        data = np.asarray(x)
+        try:
+            data = np.asarray(x)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise numpy_error(e, f"{who}: x must be numbers, got {type(x).__name__}: {e}") from None
         if data.dtype.kind in "biu":
             data = data.astype(np.float64)
     if data.dtype.kind != "f":
@@ -75,7 +79,10 @@ def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any, create_graph: bool = Fals
     """
     xv = _as_variable(x, create_graph, "hvp")
     if not isinstance(v, Tensor):
-        v = Tensor(np.asarray(v, dtype=xv.data.dtype))
+        try:
+            v = Tensor(np.asarray(v, dtype=xv.data.dtype))
+        except (ValueError, TypeError, OverflowError) as e:
+            raise numpy_error(e, f"hvp: v must be numbers of x's dtype {xv.data.dtype}, got {type(v).__name__}: {e}") from None
     if v.shape != xv.shape:
         raise ValueError(f"hvp: v has shape {v.shape} but x has shape {xv.shape}")
     g = _gradient(f, xv, "hvp")
