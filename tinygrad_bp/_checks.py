@@ -1,4 +1,4 @@
-"""Argument checks shared by the Tensor, the engine and the ops, written once.
+"""Checks written once: of arguments (shared by the Tensor, the engine and the ops) and of what a backward returns.
 
 Every public entry point reports bad input as a TypeError or ValueError whose message starts with the
 op's name (docs/errors.md); these helpers make those messages, so each rule lives in one place.
@@ -30,6 +30,28 @@ def float_dtype_for_grad(dtype: np.dtype, who: str) -> None:
     """Refuse ``requires_grad`` on anything but a floating dtype."""
     if dtype.kind != "f":
         raise TypeError(f"{who}: requires_grad=True needs a floating dtype, got {dtype}")
+
+
+def tensor_data(data: Any, requires_grad: Any, dtype: Any) -> np.ndarray:
+    """Return ``Tensor(data, requires_grad, dtype)``'s array: floats as they are, ints and bools as float64."""
+    if not isinstance(requires_grad, (bool, np.bool_, int)):
+        raise TypeError(f"Tensor: requires_grad must be True or False, got {type(requires_grad).__name__}")
+    try:
+        arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as e:
+        to = "" if dtype is None else f" of dtype {dtype!r}"
+        raise numpy_error(e, f"Tensor: cannot make a tensor{to} from {type(data).__name__} data: {e}") from None
+    if arr.dtype.kind != "f":
+        if dtype is None and arr.dtype.kind in "biu":
+            arr = arr.astype(np.float64)
+        elif dtype is None or arr.dtype.kind not in "biu":
+            raise TypeError(
+                f"Tensor: cannot make a tensor from data of dtype {arr.dtype}; expected numbers (a float dtype, "
+                "or an explicit int or bool dtype)"
+            )
+    if requires_grad:
+        float_dtype_for_grad(arr.dtype, "Tensor")
+    return arr
 
 
 def norm_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -70,3 +92,90 @@ def star_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return args
+
+
+# ---- what the engine checks of a node during backward --------------------------------------------
+def check_versions(ctx: Any, out: Any) -> None:
+    """Refuse a backward whose saved input or output was changed in place after the node was made."""
+    arrays = ctx.__dict__.get("args") or [p.data for p in ctx.parents]
+    saved = {id(s) for s in ctx.saved if isinstance(s, np.ndarray)}
+    for t, a in list(zip(ctx.parents, arrays)) + [(out, out.data)]:
+        if t._stamp is not None and t._stamp[0] > ctx._epoch and id(a) in saved:
+            raise RuntimeError(
+                f"{type(ctx).__name__}: a tensor of shape {t.shape} that this op saved for backward was modified "
+                "by an in-place operation after the op ran, so its gradient would be wrong; "
+                "change a copy instead, or update it only after backward"
+            )
+
+
+def check_arity(ctx: Any, grads: Any) -> tuple[Any, ...]:
+    """Return a backward's result as a tuple of one gradient per input, or refuse it."""
+    if grads.__class__ is not tuple:
+        grads = tuple(grads) if isinstance(grads, list) else (grads,)
+    if len(grads) != len(ctx.parents):
+        raise RuntimeError(
+            f"{type(ctx).__name__}.backward returned {len(grads)} gradient(s) for {len(ctx.parents)} input(s)"
+        )
+    return grads
+
+
+def check_grad(ctx: Any, p: Any, g: Any, create_graph: bool) -> Any:
+    """Return the gradient a backward gave for input ``p`` as the engine needs it, or say what is wrong with it."""
+    from .tensor import Tensor
+
+    name, i = type(ctx).__name__, next(k for k, q in enumerate(ctx.parents) if q is p)
+    if create_graph:
+        if not isinstance(g, Tensor):
+            raise RuntimeError(
+                f"{name}: backward returned a plain array for input {i} under create_graph=True, "
+                "so it cannot be differentiated again; write it with Tensor-compatible ops or set "
+                "once_differentiable = True"
+            )
+    elif isinstance(g, Tensor):
+        raise TypeError(
+            f"{name}.backward returned a Tensor for input {i} in a first-order backward; it must return numpy "
+            "arrays there (a helper that dispatches on the type of its argument probably got it wrong)"
+        )
+    else:
+        g = np.asarray(g)
+    if g.shape != p.data.shape:
+        raise ValueError(f"{name}.backward returned a gradient of shape {g.shape} for input {i} of shape {p.data.shape}")
+    if g.dtype != p.data.dtype:
+        if g.dtype.kind != "f":
+            raise TypeError(f"{name}.backward returned a gradient of dtype {g.dtype} for input {i} of dtype {p.data.dtype}")
+        g = g.astype(p.data.dtype)
+    return g
+
+
+# ---- grad()'s arguments -------------------------------------------------------------------------
+def tensor_list(value: Any, what: str) -> list[Any]:
+    """Return ``grad()``'s ``outputs`` or ``inputs`` as a list of Tensors, or refuse them."""
+    from .tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"grad: {what} must be a Tensor or a list of Tensors, got {type(value).__name__}")
+    for i, v in enumerate(value):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"grad: {what}[{i}] is a {type(v).__name__}, not a Tensor")
+    return list(value)
+
+
+def grad_arguments(outputs: Any, inputs: Any, grad_outputs: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    """Return ``grad()``'s outputs, inputs and one grad_output per output, checked."""
+    outs, ins = tensor_list(outputs, "outputs"), tensor_list(inputs, "inputs")
+    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
+        if not (grad_outputs is None or isinstance(grad_outputs, (np.ndarray, int, float)) or hasattr(grad_outputs, "_ctx")):
+            raise TypeError(f"grad: grad_outputs must be None, an array, or a list with one per output, got {type(grad_outputs).__name__}")
+        gos = [grad_outputs] * len(outs) if len(outs) == 1 or grad_outputs is None else [grad_outputs]
+    else:
+        gos = list(grad_outputs)
+    if len(gos) != len(outs):
+        raise ValueError(f"grad: {len(gos)} grad_outputs for {len(outs)} outputs")
+    if not all(o.requires_grad for o in outs):
+        raise RuntimeError("grad: an output does not require grad and has no graph")
+    for x in ins:
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {x.shape} does not require grad")
+    return outs, ins, gos

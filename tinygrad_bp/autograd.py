@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ._checks import numpy_error
+from ._checks import check_arity, check_grad, check_versions, grad_arguments, numpy_error
 from .tensor import Tensor, _clock, _modes, _new
 
 if TYPE_CHECKING:
@@ -109,17 +109,17 @@ def run(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool, wante
                 grads = _graph_backward(ctx, t, grad_out)
             else:  # _backward, inline: this runs once per node of every step
                 if ctx._epoch != _clock.now:
-                    _check_versions(ctx, t)
+                    check_versions(ctx, t)
                 grads = type(ctx).backward(ctx, grad_out)
                 if grads.__class__ is not tuple or len(grads) != len(ctx.parents):
-                    grads = _check_arity(ctx, grads)
+                    grads = check_arity(ctx, grads)
             if anomaly is not None:
                 anomaly.backward(ctx, grad_out, grads)
             for p, g in zip(ctx.parents, grads):
                 if g is None or not p.requires_grad:
                     continue
                 if create_graph or g.__class__ is not np.ndarray or g.shape != p.data.shape or g.dtype != p.data.dtype:
-                    g = _check_grad(ctx, p, g, create_graph)
+                    g = check_grad(ctx, p, g, create_graph)
                 if p._ctx is None and to_leaves:
                     if p.grad is None and not create_graph and g.base is None and id(g) not in given:
                         given.add(id(g))  # the common case, inline: a fresh array becomes the leaf's .grad
@@ -162,10 +162,10 @@ def _deliver(t: Tensor, g: Any, wanted: set[Tensor] | None, found: dict[Tensor, 
 
 def _backward(ctx: Function, out: Tensor, grad_out: Any) -> tuple[Any, ...]:
     if ctx._epoch != _clock.now:
-        _check_versions(ctx, out)
+        check_versions(ctx, out)
     grads = type(ctx).backward(ctx, grad_out)
     if grads.__class__ is not tuple or len(grads) != len(ctx.parents):
-        grads = _check_arity(ctx, grads)
+        grads = check_arity(ctx, grads)
     return grads
 
 
@@ -204,68 +204,9 @@ def _as_graph_saved(ctx: Function, out: Tensor) -> tuple[Any, ...]:
     return tuple(result)
 
 
-def _check_versions(ctx: Function, out: Tensor) -> None:
-    """Refuse a backward whose saved input or output was changed in place after the node was made."""
-    arrays = ctx.__dict__.get("args") or [p.data for p in ctx.parents]
-    saved = {id(s) for s in ctx.saved if isinstance(s, np.ndarray)}
-    for t, a in list(zip(ctx.parents, arrays)) + [(out, out.data)]:
-        if t._stamp is not None and t._stamp[0] > ctx._epoch and id(a) in saved:
-            raise RuntimeError(
-                f"{type(ctx).__name__}: a tensor of shape {t.shape} that this op saved for backward was modified "
-                "by an in-place operation after the op ran, so its gradient would be wrong; "
-                "change a copy instead, or update it only after backward"
-            )
-
-
-def _check_arity(ctx: Function, grads: Any) -> tuple[Any, ...]:
-    if grads.__class__ is not tuple:
-        grads = tuple(grads) if isinstance(grads, list) else (grads,)
-    if len(grads) != len(ctx.parents):
-        raise RuntimeError(
-            f"{type(ctx).__name__}.backward returned {len(grads)} gradient(s) for {len(ctx.parents)} input(s)"
-        )
-    return grads
-
-
 def _plus(acc: Any, g: Any) -> Any:
     total = acc + g
     return np.asarray(total) if isinstance(total, np.generic) else total
-
-
-def _check_grad(ctx: Function, p: Tensor, g: Any, create_graph: bool) -> Any:
-    name, i = type(ctx).__name__, next(k for k, q in enumerate(ctx.parents) if q is p)
-    if create_graph:
-        if not isinstance(g, Tensor):
-            raise RuntimeError(
-                f"{name}: backward returned a plain array for input {i} under create_graph=True, "
-                "so it cannot be differentiated again; write it with Tensor-compatible ops or set "
-                "once_differentiable = True"
-            )
-    elif isinstance(g, Tensor):
-        raise TypeError(
-            f"{name}.backward returned a Tensor for input {i} in a first-order backward; it must return numpy "
-            "arrays there (a helper that dispatches on the type of its argument probably got it wrong)"
-        )
-    else:
-        g = np.asarray(g)
-    if g.shape != p.data.shape:
-        raise ValueError(f"{name}.backward returned a gradient of shape {g.shape} for input {i} of shape {p.data.shape}")
-    if g.dtype != p.data.dtype:
-        if g.dtype.kind != "f":
-            raise TypeError(f"{name}.backward returned a gradient of dtype {g.dtype} for input {i} of dtype {p.data.dtype}")
-        g = g.astype(p.data.dtype)
-    return g
-
-
-def _tensor_list(value: Any, what: str) -> list[Tensor]:
-    if isinstance(value, Tensor):
-        return [value]
-    if not isinstance(value, (list, tuple)):
-        raise TypeError(f"grad: {what} must be a Tensor or a list of Tensors, got {type(value).__name__}")
-    for i, v in enumerate(value):
-        if not isinstance(v, Tensor):
-            raise TypeError(f"grad: {what}[{i}] is a {type(v).__name__}, not a Tensor")
-    return list(value)
 
 
 def grad(
@@ -290,22 +231,7 @@ def grad(
     >>> float(dx), float(d2x)
     (12.0, 12.0)
     """
-    outs = _tensor_list(outputs, "outputs")
-    ins = _tensor_list(inputs, "inputs")
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, int, float)):
-        gos = [grad_outputs] * len(outs) if len(outs) == 1 or grad_outputs is None else [grad_outputs]
-    elif isinstance(grad_outputs, (list, tuple)):
-        gos = list(grad_outputs)
-    else:
-        raise TypeError(f"grad: grad_outputs must be None, an array, or a list with one per output, got {type(grad_outputs).__name__}")
-    if len(gos) != len(outs):
-        raise ValueError(f"grad: {len(gos)} grad_outputs for {len(outs)} outputs")
-    for o in outs:
-        if not o.requires_grad:
-            raise RuntimeError("grad: an output does not require grad and has no graph")
-    for x in ins:
-        if not x.requires_grad:
-            raise RuntimeError(f"grad: an input of shape {x.shape} does not require grad")
+    outs, ins, gos = grad_arguments(outputs, inputs, grad_outputs)
     seeds = [seed(o, g, create_graph, "grad") for o, g in zip(outs, gos)]
     found = run(outs, seeds, create_graph, set(ins))
     result = []

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import float_dtype_for_grad, numpy_error
+from ._checks import float_dtype_for_grad, numpy_error, tensor_data
 
 if TYPE_CHECKING:
     from .function import Function
@@ -149,26 +149,7 @@ class Tensor:
     _stamp: list[int] | None  # [clock count of the last in-place update], shared with detach()es; None if never
 
     def __init__(self, data: Any, requires_grad: Any = False, dtype: Any = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        if not isinstance(requires_grad, (bool, np.bool_, int)):
-            raise TypeError(f"Tensor: requires_grad must be True or False, got {type(requires_grad).__name__}")
-        try:
-            arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
-        except (ValueError, TypeError, OverflowError) as e:
-            to = "" if dtype is None else f" of dtype {dtype!r}"
-            raise numpy_error(e, f"Tensor: cannot make a tensor{to} from {type(data).__name__} data: {e}") from None
-        if arr.dtype.kind != "f":
-            if dtype is None and arr.dtype.kind in "biu":
-                arr = arr.astype(np.float64)
-            elif dtype is None or arr.dtype.kind not in "biu":
-                raise TypeError(
-                    f"Tensor: cannot make a tensor from data of dtype {arr.dtype}; expected numbers (a float dtype, "
-                    "or an explicit int or bool dtype)"
-                )
-        if requires_grad:
-            float_dtype_for_grad(arr.dtype, "Tensor")
-        self.data = arr
+        self.data = tensor_data(data.data if isinstance(data, Tensor) else data, requires_grad, dtype)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
@@ -176,30 +157,11 @@ class Tensor:
         self._stamp = None
 
     # ---- array-like attributes -------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Return the shape of the underlying array."""
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        """Return the number of dimensions."""
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        """Return the number of elements."""
-        return self.data.size
-
-    @property
-    def dtype(self) -> np.dtype:
-        """Return the numpy dtype."""
-        return self.data.dtype
-
-    @property
-    def is_leaf(self) -> bool:
-        """Return whether this tensor was made by the user rather than by an op that records a graph."""
-        return self._ctx is None
+    shape = property(lambda self: self.data.shape, doc="Return the shape of the underlying array.")
+    ndim = property(lambda self: self.data.ndim, doc="Return the number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Return the number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="Return the numpy dtype.")
+    is_leaf = property(lambda self: self._ctx is None, doc="Return whether no recorded op made this tensor.")
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -282,23 +244,12 @@ class Tensor:
             what = f"shape {o.shape}" if isinstance(o, np.ndarray) else type(o).__name__
             raise numpy_error(e, f"{op.__name__}: cannot compare a tensor of shape {self.data.shape} with {what}: {e}") from None
 
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less)
-
-    def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater_equal)
+    __eq__ = lambda self, other: self._compare(other, np.equal)  # type: ignore[assignment]  # noqa: E731
+    __ne__ = lambda self, other: self._compare(other, np.not_equal)  # type: ignore[assignment]  # noqa: E731
+    __lt__ = lambda self, other: self._compare(other, np.less)  # noqa: E731
+    __le__ = lambda self, other: self._compare(other, np.less_equal)  # noqa: E731
+    __gt__ = lambda self, other: self._compare(other, np.greater)  # noqa: E731
+    __ge__ = lambda self, other: self._compare(other, np.greater_equal)  # noqa: E731
 
     # ---- in-place updates ---------------------------------------------------------------------
     def _writable(self, op: str) -> bool:
@@ -327,17 +278,17 @@ class Tensor:
 
     # A non-leaf inside a recorded graph is updated out of place and the name rebound, as Python does for
     # a type without in-place operators: the graph keeps the value it used, and the gradient stays right.
-    def __iadd__(self, other: Any) -> Tensor:
-        return self._update("+=", np.add, other) if self._writable("+=") else self + other
+    def _inplace(op: str, ufunc: Any, name: str) -> Any:  # noqa: N805 - builds the methods below
+        def method(self: Tensor, other: Any) -> Tensor:
+            return self._update(op, ufunc, other) if self._writable(op) else getattr(self, name)(other)
 
-    def __isub__(self, other: Any) -> Tensor:
-        return self._update("-=", np.subtract, other) if self._writable("-=") else self - other
+        return method
 
-    def __imul__(self, other: Any) -> Tensor:
-        return self._update("*=", np.multiply, other) if self._writable("*=") else self * other
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self._update("/=", np.true_divide, other) if self._writable("/=") else self / other
+    __iadd__ = _inplace("+=", np.add, "__add__")
+    __isub__ = _inplace("-=", np.subtract, "__sub__")
+    __imul__ = _inplace("*=", np.multiply, "__mul__")
+    __itruediv__ = _inplace("/=", np.true_divide, "__truediv__")
+    del _inplace
 
     def zero_(self) -> Tensor:
         """Return self, after setting every element to zero in place (refused on a leaf that requires grad in grad mode).
