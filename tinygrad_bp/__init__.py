@@ -18,6 +18,7 @@ from .composites import concatenate, stack
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functional import hessian, hvp
+from .capture import Captured, capture
 
 __all__ = [
     "Tensor",
@@ -36,6 +37,8 @@ __all__ = [
     "gradgradcheck",
     "hvp",
     "hessian",
+    "capture",
+    "Captured",
     "GradcheckError",
     "detect_anomaly",
     "is_anomaly_enabled",

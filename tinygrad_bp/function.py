@@ -48,12 +48,13 @@ class Function:
     array([2., 6.])
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved", "_epoch", "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "saved", "kwargs", "_epoch", "__dict__")
     once_differentiable: ClassVar[bool] = False
 
     parents: tuple[Tensor, ...]
     needs_input_grad: tuple[bool, ...]
     saved: tuple[Any, ...]
+    kwargs: dict[str, Any]  # the settings forward was called with (capture replays them)
     _epoch: int  # the in-place clock when the node was made
 
     def save_for_backward(self, *values: Any) -> None:
@@ -78,6 +79,7 @@ class Function:
         on = _modes.grad
         ctx = object.__new__(cls)
         ctx.saved = ()
+        ctx.kwargs = kwargs
         try:
             # Unrolled for one, two and three inputs, the ops of every MLP step: list building costs as much as the rest.
             if len(inputs) == 1:

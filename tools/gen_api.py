@@ -48,6 +48,7 @@ PYTORCH_HABITS = """## Coming from PyTorch: what the engine does with its habits
 | a custom `Function` | `forward` gets arrays and returns an array; `backward` returns one numpy array (or `None`) per input. Save the inputs and the output themselves: see docs/extending.md, "The saving contract". |"""
 
 FALLBACK = {
+    "Function.kwargs": "The settings ``forward`` was called with (``apply(**kwargs)``); ``capture`` replays them.",
     "Tensor.data": "The underlying numpy array.",
     "Tensor.grad": "The accumulated gradient (an ndarray; a Tensor after backward(create_graph=True)), or None.",
     "Tensor.requires_grad": "Whether backward computes a gradient for this tensor.",
