@@ -67,7 +67,7 @@ class Param:
         (2, 3)
         """
         arr = getattr(layer, self.attr).data
-        return np.ascontiguousarray(arr.T if self.transpose else arr)
+        return np.array(arr.T if self.transpose else arr, order="C")  # a copy even when the layout matches
 
 
 def _no_attrs(layer: Module) -> dict[str, Any]:
@@ -479,17 +479,19 @@ def from_onnx(path: str | os.PathLike) -> Sequential:
     who = f"from_onnx: {os.fspath(path)}"
     try:
         proto = onnx.load(os.fspath(path), load_external_data=False)
+    except OSError:
+        raise
+    except Exception as e:  # protobuf's DecodeError is not exported under a stable name
+        raise ValueError(f"{who} is not an ONNX file ({type(e).__name__}: {e})") from None
+    g = proto.graph
+    # Before the checker, which would look for the external files on disk.
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in g.initializer):
+        raise ValueError(f"{who} keeps tensors in external files, which from_onnx does not read")
+    try:
         onnx.checker.check_model(proto)
     except (onnx.checker.ValidationError, ValueError, TypeError) as e:
         raise ValueError(f"{who} is not a valid ONNX model ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    except Exception as e:  # protobuf's DecodeError is not exported under a stable name
-        if isinstance(e, OSError):
-            raise
-        raise ValueError(f"{who} is not an ONNX file ({type(e).__name__}: {e})") from None
-    g = proto.graph
     inits = {t.name: t for t in g.initializer}
-    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in g.initializer):
-        raise ValueError(f"{who} keeps tensors in external files, which from_onnx does not read")
     inputs = [v.name for v in g.input if v.name not in inits]
     if len(inputs) != 1 or len(g.output) != 1 or not g.node:
         raise ValueError(f"{who}: expected one input, one output and at least one node; got {len(inputs)}, {len(g.output)}, {len(g.node)}")
