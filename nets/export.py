@@ -18,10 +18,10 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from .costs import QuadraticCost
-from .layers import ACTIVATIONS, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .module import Module
-from .network import Network
+# Only the public API of nets (the package's names, and nets.layers' ACTIVATIONS), so that a reshuffle of
+# its private modules leaves this file alone.
+from . import Linear, Module, Network, QuadraticCost, ReLU, Sequential, Sigmoid, Tanh
+from .layers import ACTIVATIONS
 
 __all__ = [
     "Param",

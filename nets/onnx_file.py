@@ -6,13 +6,16 @@ through the same converter table (``nets.export.CONVERTERS``) as the PyTorch sta
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .export import CONVERTERS, Converter, Shape, _as_array, _check_param, _layers, _state_dtype, torch_state_dict
-from .layers import Sequential
-from .module import Module
+# nets.export imports this module at its end, so the table is imported here inside the functions: this
+# module then loads in either order.
+from . import Module, Sequential
+
+if TYPE_CHECKING:
+    from .export import Converter, Shape
 
 __all__ = ["to_onnx", "from_onnx"]
 
@@ -71,6 +74,8 @@ def to_onnx(model: Any, path: str | os.PathLike, input_shape: Sequence[Any], dty
     """
     onnx = _onnx("to_onnx")
     from onnx import helper, numpy_helper
+
+    from .export import _layers, _state_dtype, torch_state_dict
 
     shape = _check_input_shape(input_shape)
     items = list(_layers(model, "to_onnx"))
@@ -168,6 +173,8 @@ def from_onnx(path: str | os.PathLike) -> Sequential:
     inputs = [v.name for v in g.input if v.name not in inits]
     if len(inputs) != 1 or len(g.output) != 1 or not g.node:
         raise ValueError(f"{who}: expected one input, one output and at least one node; got {len(inputs)}, {len(g.output)}, {len(g.node)}")
+    from .export import CONVERTERS
+
     by_op = {c.onnx_op: c for c in CONVERTERS.values()}
     layers, x = [], inputs[0]
     for i, node in enumerate(g.node):
@@ -179,6 +186,8 @@ def from_onnx(path: str | os.PathLike) -> Sequential:
 
 
 def _layer_from_node(i: int, node: Any, x: str, by_op: dict[str, Converter], inits: dict, numpy_helper: Any, who: str) -> Module:
+    from .export import _as_array, _check_param
+
     where = f"{who}: node {i} ({node.op_type} '{node.name}')"
     conv = by_op.get(node.op_type)
     if conv is None:

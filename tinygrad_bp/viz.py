@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .tensor import Tensor
+from . import Tensor
 
 __all__ = ["to_dot", "render"]
 
