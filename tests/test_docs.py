@@ -33,10 +33,10 @@ def _runs(info: str) -> bool:
 
 
 def _doc_ids(paths: list[Path]) -> list[str]:
-    return [p.name for p in paths]
+    return [p.relative_to(DOCS).as_posix() for p in paths]
 
 
-DOC_FILES = sorted(DOCS.glob("*.md"))
+DOC_FILES = sorted(DOCS.glob("*.md")) + sorted(DOCS.glob("zh/*.md"))  # docs/zh: the Chinese walk-through
 RUNNABLE = [p for p in DOC_FILES if any(_runs(info) for info, _, _ in code_blocks(p.read_text(encoding="utf-8")))]
 
 
@@ -55,7 +55,7 @@ def test_docs_python_blocks_run_in_order(path: Path, tmp_path: Path, monkeypatch
 
 def test_docs_have_runnable_blocks() -> None:
     names = {p.name for p in RUNNABLE}
-    assert {"backprop.md", "extending.md", "cli.md", "experiments.md"} <= names
+    assert {"backprop.md", "extending.md", "cli.md", "experiments.md", "export.md", "network_py.md"} <= names
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=_doc_ids(DOC_FILES))

@@ -27,12 +27,14 @@ OUT = os.path.join(ROOT, "docs", "api.md")
 MODULES = [
     ("tinygrad_bp", "The autodiff engine"),
     ("tinygrad_bp.testing", "Test helpers for your own ops and layers (hypothesis needed for the strategies)"),
+    ("tinygrad_bp.viz", "Pictures of the graph (DOT text; rendering needs the [viz] extra)"),
     ("nets", "Nielsen's network on the engine"),
     ("nets.costs", None),
     ("nets.layers", None),
     ("nets.init", None),
     ("nets.reference", "The hand-derived BP1–BP4 oracle (plain numpy)"),
     ("nets.mnist", "MNIST data and the training command"),
+    ("nets.export", "To PyTorch and ONNX and back (ONNX needs the [onnx] extra)"),
 ]
 
 # Decisions on the PyTorch habits a user brings, written here so the reference states them next to the names.
@@ -84,6 +86,17 @@ FALLBACK = {
     "Gradients.deltas": "Per layer, δˡ = ∂C/∂zˡ.",
     "Gradients.nabla_b": "Per layer, ∂C/∂bˡ in Nielsen's shape (out, 1).",
     "Gradients.nabla_w": "Per layer, ∂C/∂Wˡ in Nielsen's shape (out, in).",
+    "Param.torch_name": "The parameter's name in PyTorch (``weight``, ``bias``).",
+    "Param.attr": "The layer attribute holding the parameter (``w``, ``b``).",
+    "Param.transpose": "Whether PyTorch's layout is the transpose of ours (True for Linear's weight).",
+    "Converter.layer": "Our layer class, matched exactly.",
+    "Converter.torch_name": "The torch.nn class that computes the same function.",
+    "Converter.onnx_op": "The one ONNX operator that computes it.",
+    "Converter.build": "Return a new layer from PyTorch-layout arrays and ONNX attributes (parameters filled in later).",
+    "Converter.params": "The parameters, in PyTorch's order and names.",
+    "Converter.torch_args": "Return the torch.nn constructor's keyword arguments for a layer.",
+    "Converter.onnx_attrs": "Return the ONNX node's attributes for a layer.",
+    "Converter.out_shape": "Return the output shape for an input shape, or raise ValueError.",
     "INITS": "The names of the weight initialisations: 'large', 'default', 'zeros'.",
     "MIRRORS": "The download mirrors, tried in order.",
     "CHECKSUMS": "The md5 sums a downloaded or cached MNIST file must match.",
