@@ -19,12 +19,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+# A fence may be indented (a block inside a list item); its body is read with that indentation removed.
+FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 
 
 def code_blocks(text: str) -> list[tuple[str, str, int]]:
     """Return (info string, body, line number) of every fenced code block."""
-    return [(m["info"].strip(), m["body"], text.count("\n", 0, m.start()) + 1) for m in FENCE.finditer(text)]
+    blocks = []
+    for m in FENCE.finditer(text):
+        indent = m["indent"]
+        body = "".join(line[len(indent):] if line.startswith(indent) else line for line in m["body"].splitlines(True))
+        blocks.append((m["info"].strip(), body, text.count("\n", 0, m.start()) + 1))
+    return blocks
 
 
 def _runs(info: str) -> bool:
@@ -89,7 +95,8 @@ def _definition_source(path: Path, name: str) -> str:
         if node is None:
             raise AssertionError(f"{path.relative_to(ROOT)} has no {name}")
         scope = node.body
-    return ast.get_source_segment(source, node) or ""
+    lines = source.splitlines()  # whole lines, so a comment after the last statement is part of the quote
+    return "\n".join(lines[node.lineno - 1 : node.end_lineno])
 
 
 def missing_quotes(doc_text: str) -> list[str]:
