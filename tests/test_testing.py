@@ -347,6 +347,8 @@ def test_conforms_aliased_inputs_accepts_correct_ops() -> None:
     assert_layer_conforms(Mul, input_shapes=[(2, 3), (2, 3)], order=2)
     assert_layer_conforms(lambda x, y: (x * y).tanh() + x.exp() * y, input_shapes=[(3,), (3,)], order=2)
     assert_layer_conforms(lambda x, y, z: tg.linear(x, y, z).sigmoid(), input_shapes=[(2, 2), (2, 2), (2,)], order=2)
+    # A kink where the two inputs are equal (where aliases must be): no finite differences are taken there.
+    assert_layer_conforms(lambda x, y: (x - y).relu() * (x - y).relu(), input_shapes=[(3,), (3,)], order=2)
 
 
 def test_conforms_aliased_inputs_accepts_an_op_saving_its_inputs_in_another_order() -> None:
