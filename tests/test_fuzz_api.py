@@ -534,6 +534,8 @@ _LEAKS: dict[str, tuple[Callable[[], Any], tuple[str, ...]]] = {
     "getitem_ragged_list": (lambda: Tensor(np.ones((2, 3)))[[[0, 1], [0]]], ("getitem", "Index")),
     "linear_dtype_numpy_module": (lambda: Linear(2, 2, dtype=np), ("Linear",)),
     "network_dtype_numpy_module": (lambda: Network([2, 2], dtype=np), ("Network",)),
+    "network_negative_seed": (lambda: Network([2, 2], seed=-1), ("Network", "as_generator")),
+    "linear_negative_rng": (lambda: Linear(2, 2, rng=-1), ("Linear", "as_generator")),
 }
 
 
@@ -578,7 +580,7 @@ def test_fuzz_regression_timedelta_axis_of_a_join_is_a_type_error(join: str) -> 
     assert type(info.value) is TypeError and str(info.value).startswith((join, "Concat")), str(info.value)
 
 
-@pytest.mark.parametrize("flag", [np.True_, np.array(True), True, False])
+@pytest.mark.parametrize("flag", [np.True_, np.False_, True, False])
 def test_fuzz_regression_requires_grad_is_stored_as_a_bool(flag: Any) -> None:
     for t in (Tensor([1.0], requires_grad=flag), Tensor([1.0]).requires_grad_(flag)):
         assert t.requires_grad is bool(flag)
