@@ -5,12 +5,14 @@ with the name of the function or op that refused: ValueError and TypeError every
 indexing, RuntimeError only from misusing backward/grad, KeyError only from ``load_state_dict``.  Anything else
 (an AttributeError, a numpy error escaping from deep inside, a RecursionError, ...) fails the test.
 
-The examples are cheap, so each test sets its own ``max_examples``; under the ``ci`` profile the file runs
-about 10,000 examples in all (see ``EXAMPLES``).
+The examples are cheap, so each test sets its own ``max_examples``: its share of the ``FUZZ_EXAMPLES`` the file
+runs in all, which tests/conftest.py sets from the hypothesis profile (10,000 under ``ci``, 1,000 under the
+default ``dev``) unless it is set in the environment (see ``EXAMPLES``).
 """
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from typing import Any, Callable
 
@@ -27,7 +29,7 @@ from nets import TrainingDivergedError
 # NaN, Inf and overflow are inputs here on purpose; numpy's warnings about them are expected.
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-EXAMPLES = {
+_SHARES = {
     "tensor": 1500,
     "unary": 2500,
     "binary": 2000,
@@ -36,8 +38,9 @@ EXAMPLES = {
     "costs": 1000,
     "network": 600,
     "training": 400,
-}
-"""Examples per test; their sum (10,000) is what the ci profile runs."""
+}  # per 10,000 examples
+EXAMPLES = {key: max(1, n * int(os.environ.get("FUZZ_EXAMPLES", "10000")) // 10_000) for key, n in _SHARES.items()}
+"""Examples per test; they sum to FUZZ_EXAMPLES (10,000 under the ci profile)."""
 
 
 def _settings(key: str) -> Any:
@@ -140,14 +143,18 @@ axes = st.one_of(
     st.integers(-4, 4),
     st.lists(st.integers(-4, 4), max_size=3).map(tuple),
     st.sampled_from([1.0, "0", [0], np.int64(0), True, (0, 0), ()]),
+    # built, not sampled: hypothesis hashes sampled values, and a unitless timedelta64 cannot be hashed
+    st.builds(np.timedelta64, st.just(1)),
+    st.builds(np.timedelta64, st.just(1), st.just("s")),
 )
 shape_args = st.one_of(
     st.lists(st.integers(-2, 6), max_size=4).map(tuple),
     st.lists(st.integers(-2, 6), max_size=4),
-    st.sampled_from([(2.0,), ("a",), (None,), -1, 4, (10**20,), ((2, 3),)]),
+    st.sampled_from([(2.0,), ("a",), (None,), -1, 4, (10**20,), ((2, 3),), (np.timedelta64(1, "s"), 0)]),
 )
+flags = st.one_of(st.booleans(), st.sampled_from([np.True_, np.array([True, False]), np.array([], bool)]))
 dtype_args = st.sampled_from(
-    [np.float64, np.float32, np.float16, "float32", np.int64, bool, np.complex128, object, "nonsense", 3, None, str]
+    [np.float64, np.float32, np.float16, "float32", np.int64, bool, np.complex128, object, "nonsense", 3, None, str, np, math]
 )
 
 
@@ -156,7 +163,7 @@ def _index_keys(t: Tensor) -> st.SearchStrategy[Any]:
     return st.one_of(
         st.integers(-5, 5),
         st.slices(max(n, 1)),
-        st.sampled_from([None, Ellipsis, (), 1.5, "a", (0, 0, 0, 0), [True], [0, 0, 1], (slice(None), None)]),
+        st.sampled_from([None, Ellipsis, (), 1.5, "a", (0, 0, 0, 0), [True], [0, 0, 1], (slice(None), None), [[0, 1], [0]]]),
         st.lists(st.integers(-4, 4), max_size=4),
         st.lists(st.integers(-3, 3), max_size=3).map(lambda v: np.array(v, dtype=np.int64)),
         st.just(np.ones(t.shape, dtype=bool)),
@@ -211,14 +218,14 @@ def _leaves(out: Tensor) -> list[Tensor]:
 
 # ============================================================================ Tensor construction
 @_settings("tensor")
-@given(data=st.one_of(anything, tensors()), requires_grad=st.booleans(), dtype=st.one_of(st.none(), dtype_args))
-def test_fuzz_tensor_construction(data: Any, requires_grad: bool, dtype: Any) -> None:
+@given(data=st.one_of(anything, tensors()), requires_grad=flags, dtype=st.one_of(st.none(), dtype_args))
+def test_fuzz_tensor_construction(data: Any, requires_grad: Any, dtype: Any) -> None:
     t = attempt(lambda: Tensor(data, requires_grad=requires_grad, dtype=dtype), ("Tensor",))
     if t is Refused:
         return
     assert isinstance(t.data, np.ndarray)
     assert t.data.dtype.kind in ("f" if dtype is None else "biuf")
-    assert t.requires_grad == requires_grad and (not requires_grad or t.data.dtype.kind == "f")
+    assert t.requires_grad is bool(requires_grad) and (not requires_grad or t.data.dtype.kind == "f")
     assert t.is_leaf and t.grad is None
 
 
@@ -255,7 +262,7 @@ _UNARY: dict[str, tuple[Callable[[Tensor, st.DrawFn], Any], tuple[str, ...]]] = 
     "array": (lambda t, d: np.asarray(t, dtype=d(st.sampled_from([None, np.float32, np.int64]))), ("array",)),
     "detach": (lambda t, d: t.detach(), ("detach",)),
     "retain_grad": (lambda t, d: t.retain_grad() * 2.0, ("Mul",)),
-    "requires_grad_": (lambda t, d: t.requires_grad_(d(st.booleans())), ("Tensor",)),
+    "requires_grad_": (lambda t, d: t.requires_grad_(d(flags)), ("Tensor", "requires_grad_")),
     "compare": (lambda t, d: t < d(st.one_of(st.floats(), st.integers(-2, 2))), ("less",)),
     "pow": (lambda t, d: t ** d(st.sampled_from([2, 0.5, -1, 0, 3.0, -0.5, 10**400, True])), ("Pow", "pow", "Tensor")),
 }
@@ -313,7 +320,7 @@ def test_fuzz_binary_operators(a: Tensor, b: Any, op: str, swap: bool, data: st.
 # ============================================================================ module-level functions
 @_settings("functions")
 @given(
-    which=st.sampled_from(["concatenate", "stack", "linear", "quadratic_cost", "grad"]),
+    which=st.sampled_from(["concatenate", "stack", "linear", "quadratic_cost", "grad", "hvp", "hessian"]),
     xs=st.lists(operands, min_size=0, max_size=3),
     axis=axes,
     data=st.data(),
@@ -331,6 +338,12 @@ def test_fuzz_functions(which: str, xs: list[Any], axis: Any, data: st.DataObjec
     elif which == "quadratic_cost":
         a, y = draw(operands), draw(operands)
         call, names = (lambda: tg.quadratic_cost(a, y)), ("quadratic_cost", "QuadraticCost", "Tensor")
+    elif which == "hvp":
+        x, v = draw(st.one_of(operands, nested_lists)), draw(st.one_of(operands, nested_lists))
+        call, names = (lambda: tg.hvp(_cubic, x, v)), ("hvp", "Tensor", "Mul", "Sum")
+    elif which == "hessian":
+        x = draw(st.one_of(operands, nested_lists))
+        call, names = (lambda: tg.hessian(_cubic, x)), ("hessian", "Tensor", "Mul", "Sum")
     else:
         outs, ins = draw(st.one_of(operands, st.lists(operands, max_size=2))), draw(
             st.one_of(operands, st.lists(operands, max_size=2))
@@ -341,6 +354,10 @@ def test_fuzz_functions(which: str, xs: list[Any], axis: Any, data: st.DataObjec
     out = attempt(call, names, RuntimeError) if which == "grad" else attempt(call, names)
     if isinstance(out, Tensor):
         _maybe_backward(out, draw, names)
+
+
+def _cubic(x: Tensor) -> Tensor:
+    return (x * x * x).sum()
 
 
 # ============================================================================ nets: layers, modules, optimizer
@@ -504,3 +521,69 @@ def test_fuzz_network_sgd(
         TrainingDivergedError,  # NaN/Inf data or a huge η make the cost non-finite
     )
     assert out is Refused or isinstance(out, tuple)
+
+
+# ============================================================================ regressions: raw numpy errors the fuzz found
+# Each of these once escaped as numpy's own error (no op named, sometimes a numpy-only subclass).
+_RAGGED = [[1.0], [1.0, 2.0]]
+_LEAKS: dict[str, tuple[Callable[[], Any], tuple[str, ...]]] = {
+    "hvp_ragged_x": (lambda: tg.hvp(_cubic, _RAGGED, [1.0, 2.0]), ("hvp",)),
+    "hvp_ragged_v": (lambda: tg.hvp(_cubic, [1.0, 2.0], _RAGGED), ("hvp",)),
+    "hessian_ragged": (lambda: tg.hessian(_cubic, _RAGGED), ("hessian",)),
+    "requires_grad_array": (lambda: Tensor([1.0, 2.0], requires_grad=np.array([True, False])), ("Tensor",)),
+    "requires_grad__array": (lambda: Tensor([1.0, 2.0]).requires_grad_(np.array([True, False])), ("Tensor", "requires_grad_")),
+    "astype_numpy_module": (lambda: Tensor([1.0]).astype(np), ("astype", "Cast")),
+    "astype_math_module": (lambda: Tensor([1.0]).astype(math), ("astype", "Cast")),
+    "getitem_ragged_list": (lambda: Tensor(np.ones((2, 3)))[[[0, 1], [0]]], ("getitem", "Index")),
+    "linear_dtype_numpy_module": (lambda: Linear(2, 2, dtype=np), ("Linear",)),
+    "network_dtype_numpy_module": (lambda: Network([2, 2], dtype=np), ("Network",)),
+    "network_negative_seed": (lambda: Network([2, 2], seed=-1), ("Network", "as_generator")),
+    "linear_negative_rng": (lambda: Linear(2, 2, rng=-1), ("Linear", "as_generator")),
+}
+
+
+@pytest.mark.parametrize("call, names", _LEAKS.values(), ids=_LEAKS.keys())
+def test_fuzz_regression_refuses_with_the_op_named(call: Callable[[], Any], names: tuple[str, ...]) -> None:
+    allowed = (TypeError, ValueError, IndexError) if "Index" in names else (TypeError, ValueError)  # IndexError: indexing only
+    with pytest.raises(allowed) as info:
+        call()
+    assert type(info.value) in allowed, f"a numpy-only exception type: {info.value!r}"
+    assert str(info.value).startswith(names), f"the message does not name {names}: {info.value}"
+
+
+_AXIS_OPS: dict[str, Callable[[Tensor, Any], Any]] = {
+    "sum": lambda t, a: t.sum(a),
+    "mean": lambda t, a: t.mean(a),
+    "max": lambda t, a: t.max(a),
+    "min": lambda t, a: t.min(a),
+    "softmax": lambda t, a: t.softmax(a),
+    "log_softmax": lambda t, a: t.log_softmax(a),
+    "permute": lambda t, a: t.permute(a, 0),
+    "transpose": lambda t, a: t.transpose(a, 0),
+    "swapaxes": lambda t, a: t.swapaxes(a, 0),
+}
+
+
+@pytest.mark.parametrize("axis", [np.timedelta64(1), np.timedelta64(1, "s")], ids=["timedelta", "timedelta_s"])
+@pytest.mark.parametrize("op", sorted(_AXIS_OPS))
+def test_fuzz_regression_timedelta_axis_is_a_type_error(op: str, axis: Any) -> None:
+    # numpy refuses a timedelta as an axis with a TypeError ("cannot be interpreted as an integer"); so do we.
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    names = _UNARY[op][1]
+    with pytest.raises(TypeError) as info:
+        _AXIS_OPS[op](t, axis)
+    assert type(info.value) is TypeError and str(info.value).startswith(names), f"{type(info.value).__name__}: {info.value}"
+
+
+@pytest.mark.parametrize("join", ["concatenate", "stack"])
+def test_fuzz_regression_timedelta_axis_of_a_join_is_a_type_error(join: str) -> None:
+    t = Tensor(np.ones((2, 3)))
+    with pytest.raises(TypeError) as info:
+        getattr(tg, join)([t, t], axis=np.timedelta64(1, "s"))
+    assert type(info.value) is TypeError and str(info.value).startswith((join, "Concat")), str(info.value)
+
+
+@pytest.mark.parametrize("flag", [np.True_, np.False_, True, False])
+def test_fuzz_regression_requires_grad_is_stored_as_a_bool(flag: Any) -> None:
+    for t in (Tensor([1.0], requires_grad=flag), Tensor([1.0]).requires_grad_(flag)):
+        assert t.requires_grad is bool(flag)

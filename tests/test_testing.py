@@ -301,3 +301,95 @@ def test_conforms_rejects_op_that_changes_with_frozen_input() -> None:
 
     with pytest.raises(ConformanceError, match=r"needs_input_grad: freezing input 1 changed the gradient of input 0"):
         assert_layer_conforms(depends_on_flag, input_shapes=[(2,), (2,)])
+
+
+# ============================================================================ assert_layer_conforms: aliased inputs (order 2)
+class MulSavedReversed(Function):
+    """x * y, a legal op that saves its inputs in the other order than it takes them."""
+
+    def forward(ctx, x, y):
+        ctx.save_for_backward(y, x)
+        return x * y
+
+    def backward(ctx, grad_out):
+        y, x = ctx.saved
+        return grad_out * y, grad_out * x
+
+
+class SharesMemoryAsOne(Function):
+    """x * y that takes inputs sharing memory for one variable (d(x²)/dx = 2x): right only for one Tensor twice."""
+
+    def forward(ctx, x, y):
+        ctx.one = bool(np.shares_memory(x, y))  # memory, not identity: still true if the engine hands out views
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    def backward(ctx, grad_out):
+        x, y = ctx.saved
+        if ctx.one:
+            return grad_out * (x + y), None
+        return grad_out * y, grad_out * x
+
+
+class DetachesWhenShared(SharesMemoryAsOne):
+    """x * y whose first derivative is right, but which cuts its backward from the graph for inputs sharing memory."""
+
+    def backward(ctx, grad_out):
+        x, y = ctx.saved
+        if ctx.one and isinstance(x, Tensor):  # under create_graph: a second derivative of 0 instead of [[0, 1], [1, 0]]
+            x, y = x.detach(), y.detach()
+        return grad_out * y, grad_out * x
+
+
+def test_conforms_aliased_inputs_accepts_correct_ops() -> None:
+    from tinygrad_bp.ops import Mul
+
+    assert_layer_conforms(Mul, input_shapes=[(2, 3), (2, 3)], order=2)
+    assert_layer_conforms(lambda x, y: (x * y).tanh() + x.exp() * y, input_shapes=[(3,), (3,)], order=2)
+    assert_layer_conforms(lambda x, y, z: tg.linear(x, y, z).sigmoid(), input_shapes=[(2, 2), (2, 2), (2,)], order=2)
+    # A kink where the two inputs are equal (where aliases must be): no finite differences are taken there.
+    assert_layer_conforms(lambda x, y: (x - y).relu() * (x - y).relu(), input_shapes=[(3,), (3,)], order=2)
+
+
+def test_conforms_aliased_inputs_accepts_an_op_saving_its_inputs_in_another_order() -> None:
+    # A legal op: expected to fail until the engine maps saved arrays to inputs unambiguously (issue 11, item 1);
+    # today's engine reports d²f/dx² = 1 for f(x, x.detach()) (the truth is 0).
+    assert_layer_conforms(MulSavedReversed, input_shapes=[(2, 3), (2, 3)])  # first order: fine today
+    assert_layer_conforms(MulSavedReversed, input_shapes=[(2, 3), (2, 3)], order=2)
+
+
+def test_mul_saved_reversed_with_a_detached_alias_has_second_derivative_zero() -> None:
+    # The same bug stated directly: d/dx of d/dx <1, x * c> is 0 when c = x.detach() shares x's array.
+    x = Tensor([0.5, -1.0, 2.0], requires_grad=True)
+    (g,) = tg.grad(MulSavedReversed.apply(x, x.detach()).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, x.data)
+    if g.requires_grad:  # a recorded first derivative that depends on x would have to give 0 here
+        (h,) = tg.grad(g.sum(), x, allow_unused=True)
+        assert h is None or np.allclose(np.asarray(h), 0.0), f"d²f/dx² = {h}, the truth is 0"
+
+
+@pytest.mark.parametrize(
+    "op, message",
+    [
+        (SharesMemoryAsOne, r"aliased inputs: with input 1 a detached alias of input 0, derivative 1 of input 0 at element"),
+        (DetachesWhenShared, r"aliased inputs: with inputs 0 and 1 one array, both requiring grad, derivative 2 of input 0"),
+    ],
+    ids=["first_derivative", "second_derivative"],
+)
+def test_conforms_aliased_inputs_rejects_ops_wrong_for_shared_arrays(op: type[Function], message: str) -> None:
+    assert_layer_conforms(op, input_shapes=[(2, 3), (2, 3)])  # right for distinct arrays
+    with pytest.raises(ConformanceError, match=message):
+        assert_layer_conforms(op, input_shapes=[(2, 3), (2, 3)], order=2)
+
+
+def test_conforms_docs_list_the_checks_in_the_order_they_run() -> None:
+    import re
+    from pathlib import Path
+
+    from tinygrad_bp import testing
+
+    names = [c.name for c in testing._CHECKS]
+    listed = re.findall(r"^\s+\d+\. ([\w_ -]+?)(?: \(``order=2``\))?:", testing.assert_layer_conforms.__doc__, re.M)
+    assert listed == names
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "extending.md").read_text()
+    assert re.findall(r"^\d+\. \*\*([\w_ -]+)\*\*", doc, re.M) == names

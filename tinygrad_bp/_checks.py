@@ -32,10 +32,15 @@ def float_dtype_for_grad(dtype: np.dtype, who: str) -> None:
         raise TypeError(f"{who}: requires_grad=True needs a floating dtype, got {dtype}")
 
 
-def tensor_data(data: Any, requires_grad: Any, dtype: Any) -> np.ndarray:
+def grad_flag(value: Any, who: str) -> bool:
+    """Return a ``requires_grad`` argument as a bool; anything but a bool (or 0 and 1) is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)) and not (isinstance(value, int) and value in (0, 1)):
+        raise TypeError(f"{who}: requires_grad must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
+def tensor_data(data: Any, requires_grad: bool, dtype: Any) -> np.ndarray:
     """Return ``Tensor(data, requires_grad, dtype)``'s array: floats as they are, ints and bools as float64."""
-    if not isinstance(requires_grad, (bool, np.bool_, int)):
-        raise TypeError(f"Tensor: requires_grad must be True or False, got {type(requires_grad).__name__}")
     try:
         arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
     except (ValueError, TypeError, OverflowError) as e:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import float_dtype_for_grad, numpy_error, tensor_data
+from ._checks import float_dtype_for_grad, grad_flag, numpy_error, tensor_data
 
 if TYPE_CHECKING:
     from .function import Function
@@ -149,6 +149,7 @@ class Tensor:
     _stamp: list[int] | None  # [clock count of the last in-place update], shared with detach()es; None if never
 
     def __init__(self, data: Any, requires_grad: Any = False, dtype: Any = None) -> None:
+        requires_grad = grad_flag(requires_grad, "Tensor")
         self.data = tensor_data(data.data if isinstance(data, Tensor) else data, requires_grad, dtype)
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -215,10 +216,10 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Return self after setting ``requires_grad`` on a leaf."""
-        if requires_grad:
-            float_dtype_for_grad(self.data.dtype, "Tensor")
-        if not requires_grad and self._ctx is not None:
-            raise RuntimeError("Tensor: requires_grad_(False) only applies to leaves; use detach()")
+        if grad_flag(requires_grad, "requires_grad_"):
+            float_dtype_for_grad(self.data.dtype, "requires_grad_")
+        elif self._ctx is not None:
+            raise RuntimeError("requires_grad_: requires_grad_(False) only applies to leaves; use detach()")
         self.requires_grad = bool(requires_grad)
         return self
 
