@@ -15,6 +15,7 @@ from .ops import concatenate, linear, quadratic_cost, stack
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functional import hessian, hvp
+from .conv import avg_pool2d, conv2d, max_pool2d
 
 __all__ = [
     "Tensor",
@@ -37,5 +38,8 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "AnomalyError",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
 ]
 __version__ = "0.1.0"
