@@ -219,10 +219,8 @@ class _Extremum(Function):
     pick: Any = None
 
     def forward(ctx, x, y):
-        out = type(ctx).pick(x, y)
-        wins = (out == x).astype(out.dtype)
-        tie = x == y
-        wins[np.broadcast_to(tie, out.shape)] = 0.5
+        out = np.asarray(type(ctx).pick(x, y))
+        wins = np.where(x == y, 0.5, out == x).astype(out.dtype)
         ctx.saved = (x.shape, y.shape, wins)
         return out
 
@@ -468,7 +466,8 @@ def _std(self: Tensor, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
     >>> Tensor([1.0, 3.0]).std().item()
     1.0
     """
-    return _var(self, axis, ddof, keepdims, dim=dim, keepdim=keepdim).sqrt()
+    axis, keepdims = _axis_alias("std", axis, dim, keepdims, keepdim)
+    return _var(self, axis, ddof, keepdims).sqrt()
 
 
 def _logsumexp(self: Tensor, axis: Axis = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None) -> Tensor:
