@@ -193,6 +193,8 @@ class Pad(Function):
 
     def forward(ctx, x, widths, value):
         ctx.saved = (tuple(slice(a, a + n) for (a, _), n in zip(widths, x.shape)),)
+        if not widths:  # a 0-d tensor: nothing to pad
+            return x.copy()
         return np.pad(x, widths, mode="constant", constant_values=value)
 
     def backward(ctx, grad_out):
@@ -213,10 +215,10 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float =
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported, got mode={mode!r}")
     try:
-        widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
+        widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2)) if x.ndim else np.zeros((0, 2), int)
     except ValueError:
         raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {x.shape}") from None
-    if widths.dtype.kind not in "iu" or (widths < 0).any():
+    if widths.size and (widths.dtype.kind not in "iu" or (widths < 0).any()):
         raise ValueError(f"pad: pad_width must be non-negative ints, got {pad_width!r}")
     return Pad.apply(x, widths=tuple((int(a), int(b)) for a, b in widths), value=float(constant_values))
 
