@@ -224,8 +224,9 @@ def _array_function(self: Tensor, func: Any, types: Any, args: Any, kwargs: Any)
     if func in _QUERIES:
         return func(*_unwrap(args), **_unwrap(kwargs))
     name = func.__name__
+    where = func.__module__.replace("numpy", "np", 1) if func.__module__.startswith("numpy") else "np"
     method = f"t.{name}(...)" if hasattr(Tensor, name) else "t.numpy() for a plain array (no gradient)"
-    raise TypeError(f"np.{name} has no Tensor version; use {method}")
+    raise TypeError(f"{where}.{name} has no Tensor version; use {method}")
 
 
 Tensor.__array_ufunc__ = _array_ufunc  # type: ignore[assignment]
