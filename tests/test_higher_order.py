@@ -95,15 +95,15 @@ class ReturnsArray(Function):
 
 
 class UsesNumpyFunction(Function):
-    """A backward written with a numpy function, which a recorded (Tensor) grad_out cannot pass through."""
+    """A backward written with a numpy function that has no Tensor version, so a recorded grad_out cannot pass through."""
 
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.sin(x)
+        return np.sinh(x)
 
     def backward(ctx, grad_out):
         (x,) = ctx.saved
-        return (grad_out * np.cos(x),)
+        return (grad_out * np.cosh(x),)
 
 
 # ============================================================================ every op, differentiated twice

@@ -19,6 +19,11 @@ from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functional import hessian, hvp
 from .capture import Captured, capture
+from .ops_math import maximum, minimum, where
+from .ops_shape import pad, scatter_add
+from .contract import einsum, inner, outer, tensordot
+from .conv import avg_pool2d, conv2d, max_pool2d
+from . import interop as _interop, aliases as _aliases  # noqa: F401  (they attach numpy's protocols and PyTorch's names to Tensor)
 
 __all__ = [
     "Tensor",
@@ -43,5 +48,17 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "AnomalyError",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "maximum",
+    "minimum",
+    "where",
+    "pad",
+    "scatter_add",
+    "einsum",
+    "tensordot",
+    "outer",
+    "inner",
 ]
 __version__ = "0.1.0"

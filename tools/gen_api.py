@@ -71,7 +71,6 @@ FALLBACK = {
     "Tensor.log_softmax": "Return log softmax along ``axis`` (default -1), computed without overflow.",
     "Tensor.softmax": "Return softmax along ``axis`` (default -1).",
     "Tensor.reshape": "Return the tensor with a new shape (given as a tuple or as separate ints).",
-    "Tensor.flatten": "Return the tensor as 1-D.",
     "Tensor.transpose": "Return the tensor with its axes permuted (reversed by default).",
     "Tensor.permute": "Return the tensor with its axes permuted (same as transpose).",
     "Tensor.swapaxes": "Return the tensor with two axes exchanged.",
