@@ -1,4 +1,4 @@
-"""The elementwise ops and reductions of tinygrad_bp.ops_math: numpy's values, first and second derivatives.
+"""The elementwise ops and reductions of tinygrad_bp.ops_math and ops_reduce: numpy's values, first and second derivatives.
 
 Same table style as test_ops.py (whose helpers run it).  Kinks are kept out of the finite differences:
 abs, sign and leaky_relu avoid 0, clip avoids its ends, maximum/minimum draw the two sides from two
@@ -16,7 +16,8 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_bp as tg
 from tinygrad_bp import Function, GradcheckError, Tensor, gradcheck, gradgradcheck
-from tinygrad_bp.ops_math import Abs, Prod, Sin
+from tinygrad_bp.ops_math import Abs, Sin
+from tinygrad_bp.ops_reduce import Prod
 from tinygrad_bp.testing import arrays, broadcastable_shapes, shapes
 
 from test_ops import Case, _axis, _no_params, binary, check_forward, check_gradient, unary
@@ -274,5 +275,5 @@ def test_composites_have_no_backward_of_their_own() -> None:
     # square, reciprocal, var, std, leaky_relu and logsumexp are built from primitives: their graphs hold only those.
     x = Tensor(np.array([[0.5, 1.0], [1.5, 2.0]]), requires_grad=True)
     names = {type(t._ctx).__name__ for t in tg.autograd.toposort([x.var().sqrt() + x.logsumexp() + x.square().reciprocal().sum()])}
-    assert all(issubclass(getattr(tg.ops, n, getattr(tg.ops_math, n, Function)), Function) for n in names)
+    assert all(issubclass(getattr(tg.ops, n, getattr(tg.ops_math, n, getattr(tg.ops_reduce, n, Function))), Function) for n in names)
     assert not {"Var", "Std", "Square", "Reciprocal", "LogSumExp"} & names

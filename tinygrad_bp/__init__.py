@@ -20,6 +20,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functional import hessian, hvp
 from .capture import Captured, capture
 from .ops_math import maximum, minimum, where
+from . import ops_reduce as _ops_reduce  # noqa: F401  (registers prod, cumsum, var, std, logsumexp, argmax, argmin)
 from .ops_shape import pad, scatter_add
 from .contract import einsum, inner, outer, tensordot
 from .conv import avg_pool2d, conv2d, max_pool2d
