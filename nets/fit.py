@@ -215,6 +215,8 @@ def SGD(  # noqa: N802 - Nielsen's name
                 info["seconds"] = time.perf_counter() - start
                 _report(self, info, test, verbose)
                 monitors.run(info, verbose)
+                if verbose and self._epoch_gap:
+                    print()
                 info["stop_reason"] = (
                     plateau.update(monitors.evaluation_accuracy(info), verbose) if plateau.active else None
                 )
@@ -241,7 +243,7 @@ def _report(self: Network, info: dict[str, Any], test: Any, verbose: bool) -> No
         if verbose:
             print(f"Epoch {j}: {info['correct']} / {info['n_test']}")
     elif verbose:
-        print(f"Epoch {j} complete")
+        print(self._epoch_done.format(j))
 
 def _epoch(self: Network, X: np.ndarray, Y: np.ndarray, m: int, opt: optim.SGD, j: int,
            callback: Callable[[int, int, int], Any] | None) -> bool:

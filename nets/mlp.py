@@ -72,6 +72,9 @@ class Network(Module):
     array([0., 1., 1., 1.])
     """
 
+    _epoch_done = "Epoch {} complete"  # network.py's line when there is no test data
+    _epoch_gap = False  # whether an empty line ends each epoch's report (network2's output)
+
     def __init__(
         self,
         sizes: Sequence[int],
