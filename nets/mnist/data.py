@@ -39,8 +39,8 @@ def _pixels(raw: np.ndarray, path: Path, dtype: np.dtype) -> np.ndarray:
     if need > MAX_FLOAT_BYTES:
         # Refused rather than converted in chunks: the result itself would not fit in a sane budget.
         raise MNISTError(
-            f"{path}: refused: {raw.shape[0]} images need {need / 2**30:.1f} GiB as {dtype} "
-            f"(limit {MAX_FLOAT_BYTES / 2**30:.0f} GiB); use float32 or a smaller file"
+            f"{path}: refused: {raw.shape[0]} images need {need / 2**20:.0f} MiB as {dtype} "
+            f"(limit {MAX_FLOAT_BYTES / 2**20:.0f} MiB); use float32 or a smaller file"
         )
     x = raw.reshape(raw.shape[0], -1).astype(dtype)
     x /= 255.0
