@@ -189,7 +189,7 @@ def _fit(net: Any, args: argparse.Namespace, train: Any, val: Any, test: Any, pr
     checks = detect_anomaly() if args.detect_anomaly else contextlib.nullcontext()
     stop.training = True
     try:
-        with np.errstate(all="ignore"), checks:
+        with np.errstate(all="ignore"), checks, _as_mnist_error(ValueError):
             net.SGD(
                 train, args.epochs, args.batch_size, args.eta, lmbda=args.lmbda, l1=args.l1,
                 eta_schedule=args.eta_schedule, early_stop=args.early_stop,
@@ -198,6 +198,15 @@ def _fit(net: Any, args: argparse.Namespace, train: Any, val: Any, test: Any, pr
             )
     finally:
         stop.training = False
+
+
+@contextlib.contextmanager
+def _as_mnist_error(*kinds: type) -> Any:
+    # Network's own argument checks (e.g. a weight decay factor ≤ 0) name the argument; say it in one line.
+    try:
+        yield
+    except kinds as e:
+        raise MNISTError(str(e)) from None
 
 
 def _save(net: Any, path: str) -> None:
