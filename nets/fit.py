@@ -200,12 +200,9 @@ def SGD(  # noqa: N802 - Nielsen's name
         {"training_cost": monitor_training_cost, "training_accuracy": monitor_training_accuracy,
          "evaluation_cost": monitor_evaluation_cost, "evaluation_accuracy": monitor_evaluation_accuracy},
     )
-    decay = float(eta) * float(lmbda) / n
-    if not decay < 1.0:  # also catches an overflow to inf
-        raise ValueError(
-            f"Network.SGD: eta·lmbda/n = {decay:g} makes network2's weight decay factor (1 − ηλ/n) ≤ 0 "
-            f"for n = {n} training examples; lower lmbda or eta"
-        )
+    if not isfinite(float(eta) * float(lmbda) / n) or not isfinite(float(eta) * float(l1) / n):
+        raise ValueError(f"Network.SGD: eta·lmbda/n (or eta·l1/n) overflows for eta = {eta:g}, lmbda = {lmbda:g}, "
+                         f"l1 = {l1:g}; lower lmbda or l1")
     # Weight decay and L1 are given relative to the learning rate: the optimizer applies
     # w ← (1 − lr·λ/n)·w − lr·∂C/∂w, network2's step, and a schedule changes opt.lr alone.
     opt = optim.SGD(self.parameters(), lr=float(eta), momentum=momentum,

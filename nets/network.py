@@ -27,6 +27,24 @@ from .training import TrainingDivergedError
 
 __all__ = ["Network", "sigmoid", "sigmoid_prime", "load", "one_hot", "TrainingDivergedError"]
 
+API_TABLE = """
+How the book's classes differ from the main API, `nets.Network` (all three are `nets.Network` subclasses or wrappers):
+
+| | `network.Network` (book ch. 1) | `network2.Network` (book ch. 3) | `nets.Network` |
+|---|---|---|---|
+| `Network(sizes)` | quadratic cost, N(0, 1) init | cross-entropy, N(0, 1/n_in) weights | quadratic, N(0, 1); `cost=`, `init=`, `seed=`, `dtype=`, `activation=` |
+| `SGD` positional order | `training_data, epochs, mini_batch_size, eta, test_data` | `..., eta, lmbda, evaluation_data, monitor_evaluation_cost, monitor_evaluation_accuracy, monitor_training_cost, monitor_training_accuracy` | `..., eta, lmbda, test_data, evaluation_data, monitor_...`, then keyword-only `momentum`, `l1`, `eta_schedule`, `early_stop`, `verbose`, `callback`, `epoch_callback` |
+| `SGD` prints | `Epoch j: correct / n` or `Epoch j complete` | `Epoch j training complete`, the monitor lines, an empty line | as network.py, then the monitor lines (`verbose=False` for none) |
+| `SGD` returns | None | the four monitor lists | the four monitor lists |
+| weight initialisers | — | `large_weight_initializer()`, `default_weight_initializer()` | `init=` at construction |
+| `accuracy`, `total_cost` | — | accept `convert=` (the target kind is read from the data) | no `convert`; same detection |
+| `load` | `nets.load` → `nets.Network` | `network2.load` → `network2.Network` | `Network.load(path, cost=, activation=)` |
+| data | `mnist_loader.load_data_wrapper()` | same | `nets.mnist.load_data()` arrays, or `(X, Y)` tuples anywhere |
+
+All of them: mini-batches go through forward and backward as whole matrices, `.grad` holds the true
+gradient ∂C/∂p of the batch's mean cost during training, and the learning rate lives in the optimizer.
+"""
+
 
 class Network(_Network):
     """A network.py network: quadratic cost, N(0, 1) initial weights and biases, network.py's ``SGD``.
