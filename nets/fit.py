@@ -208,6 +208,7 @@ def SGD(  # noqa: N802 - Nielsen's name
     opt = optim.SGD(self.parameters(), lr=float(eta), momentum=momentum,
                     weight_decay=float(lmbda) / n, l1=float(l1) / n)
     plateau = Plateau(opt, eta_schedule, early_stop)
+    self._forwards = [layer.forward for layer in self.model.layers]  # bound once per training, for the step
     try:
         with enable_grad():
             for j in range(int(epochs)):
@@ -303,11 +304,12 @@ def update_mini_batch(
         X, Y = mini_batch
     else:
         X, Y, optimizer = _step_args(self, mini_batch, eta, lmbda, n, optimizer)
+        self._forwards = [layer.forward for layer in self.model.layers]
     optimizer.lr = eta
     optimizer.zero_grad()
     a = Tensor(X)
-    for layer in self.model.layers:
-        a = layer.forward(a)
+    for forward in self._forwards:
+        a = forward(a)
     cost = self.cost.fn(a, Tensor(Y))
     if not isfinite(cost.data):  # one test of the 0-d cost forward already computed
         err = diverged("Network.update_mini_batch", float(cost.data), eta)

@@ -109,6 +109,7 @@ class Network(Module):
         self.model = Sequential(layers)
         self._linears: list[Linear] = layers[0::2]  # type: ignore[assignment]
         self._one = np.ones((), dt)  # backward's seed: .grad is ∂C/∂p itself
+        self._forwards = [layer.forward for layer in layers]  # the step's forward, re-bound by SGD
 
     # ---- Nielsen's views of the parameters --------------------------------------------------------
     @property

@@ -94,7 +94,7 @@ class SGD:
         self._pairs = list(zip(self.params, flags))
         self._velocity: list[np.ndarray | None] = [None] * len(self.params)
         # One scratch array per parameter for η·g, so the hot step allocates nothing and .grad stays ∂C/∂p.
-        self._scaled: list[np.ndarray | None] = [None] * len(self.params)
+        self._hot = [(p, flag, np.empty_like(p.data)) for p, flag in self._pairs]
 
     def step(self) -> None:
         """Return nothing; update every parameter that has a gradient, in place.
@@ -120,8 +120,7 @@ class SGD:
         if self.momentum == 0.0 and self.l1 == 0.0:
             # The training hot path: at most three in-place ufunc calls per parameter, no allocation.
             shrink = 1.0 - lr * self.weight_decay
-            scaled = self._scaled
-            for i, (p, decay) in enumerate(self._pairs):
+            for p, decay, buf in self._hot:
                 g = p.grad
                 if g is None:
                     continue
@@ -132,12 +131,8 @@ class SGD:
                     w *= shrink
                 if lr == 1.0:
                     w -= g
-                    continue
-                buf = scaled[i]
-                if buf is None or buf.shape != g.shape:
-                    buf = scaled[i] = np.empty_like(w if g.shape == w.shape else g, dtype=w.dtype)
-                np.multiply(g, lr, buf)
-                w -= buf
+                else:
+                    w -= np.multiply(g, lr, buf)  # a wrongly shaped .grad fails here, as w -= lr * g would
             return
         mu, wd, l1 = self.momentum, self.weight_decay, self.l1
         for i, (p, decay) in enumerate(self._pairs):

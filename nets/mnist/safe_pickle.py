@@ -173,6 +173,8 @@ def parse(data: bytes) -> Any:
     ...     print(e)
     offset 2 (EMPTY_DICT): refused opcode: only tuples, numbers, strings and numpy arrays may appear
     """
+    # One loop over the opcodes with one branch per opcode the grammar allows (about 65 lines, over the usual
+    # 60): split up, the grammar would no longer be readable in one place, and that is what a reviewer checks.
     stack: list[Any] = []
     memo: dict[int, Any] = {}
     n = 0
