@@ -15,6 +15,7 @@ from tinygrad_bp.ops import ReLU as ReLUOp
 from tinygrad_bp.ops import Sigmoid as SigmoidOp
 from tinygrad_bp.ops import Tanh as TanhOp
 
+from .checks import float_dtype
 from .init import init_linear
 from .module import Module
 
@@ -55,12 +56,7 @@ class Linear(Module):
                 raise TypeError(f"Linear: {name} must be an int, got {n!r}")
         if n_in < 1 or n_out < 1:
             raise ValueError(f"Linear: widths must be positive, got n_in={n_in}, n_out={n_out}")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype!r}") from None
-        if dt.kind != "f":
-            raise TypeError(f"Linear: dtype must be a float dtype, got {dt}")
+        dt = float_dtype(dtype, "Linear")
         try:
             w, b = init_linear(int(n_in), int(n_out), init, rng, dt)
         except ValueError as e:
