@@ -15,6 +15,7 @@ from tinygrad_bp.ops import ReLU as ReLUOp
 from tinygrad_bp.ops import Sigmoid as SigmoidOp
 from tinygrad_bp.ops import Tanh as TanhOp
 
+from .checks import float_dtype
 from .init import init_linear
 from .module import Module
 
@@ -55,12 +56,7 @@ class Linear(Module):
                 raise TypeError(f"Linear: {name} must be an int, got {n!r}")
         if n_in < 1 or n_out < 1:
             raise ValueError(f"Linear: widths must be positive, got n_in={n_in}, n_out={n_out}")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype!r}") from None
-        if dt.kind != "f":
-            raise TypeError(f"Linear: dtype must be a float dtype, got {dt}")
+        dt = float_dtype(dtype, "Linear")
         try:
             w, b = init_linear(int(n_in), int(n_out), init, rng, dt)
         except ValueError as e:
@@ -245,3 +241,21 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+
+def activation_class(activation: Any, who: str) -> type:
+    """Return the activation layer class for a name in ``ACTIVATIONS`` or a ``Module`` subclass, or raise naming ``who``.
+
+    Examples
+    --------
+    >>> from nets.layers import activation_class
+    >>> activation_class("tanh", "Network").__name__
+    'Tanh'
+    """
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"{who}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        return ACTIVATIONS[activation]
+    if isinstance(activation, type) and issubclass(activation, Module):
+        return activation
+    raise TypeError(f"{who}: activation must be a name or a Module class, got {activation!r}")
