@@ -30,6 +30,8 @@ def as_generator(rng: Any = None) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"as_generator: a seed must be a non-negative int, got {rng}")
         return np.random.default_rng(rng)
     raise TypeError(f"as_generator: expected None, an int seed or a numpy Generator, got {type(rng).__name__}")
 

@@ -592,7 +592,7 @@ def test_main_ctrl_c_stops_saves_and_exits_with_one_line(tmp_path):
         [sys.executable, "-m", "nets.mnist", "--data", str(tmp_path / "d"), "--epochs", "1000000",
          "--batch-size", "1", "--seed", "0", "--save", str(model)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        cwd=Path(mnist.__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[1],  # the checkout, so `-m nets.mnist` finds the package
     )
     try:
         first = proc.stdout.readline()
