@@ -135,6 +135,7 @@ def _compile(plan: _Plan) -> Callable[[tuple[Any, ...]], Any]:
             lines.append(f"    if g{j} is not None:")
             pad = "        "
         lines.append(f"{pad}gs = B{j}(c{j}, g{j})")
+        lines.append(f"{pad}c{j}.saved = ()")  # as the engine's graph dies after its step, free what it saved
         for k, kind, ref in routes:
             like = f"o{ref}" if kind == "node" else f"{params[id(ref)]}.data"
             lines.append(f"{pad}g = gs[{k}]")
