@@ -14,7 +14,7 @@ import numpy as np
 
 from .autograd import _deliver, toposort
 from .function import Function, _as_output
-from .tensor import Tensor, _modes
+from .tensor import Tensor, _modes, _new
 
 __all__ = ["capture", "Captured"]
 
@@ -218,7 +218,7 @@ class Captured:
             loss = plan.replay(arrays)  # None when the arrays or parameters changed shape or dtype
             if loss is not None:
                 self.replays += 1
-                return Tensor(loss)
+                return _new(loss, False, None)
         arrays = tuple(np.asarray(a) for a in arrays)
         loss = self.fn(*arrays)
         if not isinstance(loss, Tensor) or loss.data.size != 1:
