@@ -56,14 +56,39 @@ SIZES = [784, 30, 10]
 ETA = 3.0
 
 
-def load(args: argparse.Namespace, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+def load(args: argparse.Namespace, dtype: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Return the training images, their labels, and the test set (None for synthetic data)."""
     if args.synthetic:
         rng = np.random.default_rng(0)
-        return rng.random((args.synthetic, SIZES[0])).astype(dtype), rng.integers(0, SIZES[-1], args.synthetic)
+        return rng.random((args.synthetic, SIZES[0])).astype(dtype), rng.integers(0, SIZES[-1], args.synthetic), None
     from nets.mnist import load_data
 
-    (X, y), _, _ = load_data(args.data, dtype=dtype)
-    return X, y
+    (X, y), _, test = load_data(args.data, dtype=dtype)
+    return X, y, test
+
+
+def machine() -> dict[str, Any]:
+    """Return what the figures depend on: the CPU, the core count, Python, numpy, its BLAS, PyTorch."""
+    import platform
+
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blas = sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info()
+                   if i.get("user_api") == "blas"})
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "blas": ", ".join(blas), "torch": torch_version}
 
 
 def autodiff_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int) -> None:
@@ -151,7 +176,7 @@ def child_peak_rss(args: argparse.Namespace, impl: str, batch: int, dtype: str) 
 
 def run_child(args: argparse.Namespace) -> None:
     dtype = np.dtype(args.dtypes[0])
-    X, y = load(args, dtype)
+    X, y, _ = load(args, dtype)
     net = Network(SIZES, seed=0, dtype=dtype)
     {"autodiff": autodiff_epoch, "plain": plain_epoch, "reference": reference_epoch, "tuned": tuned_epoch}[args.child](
         net, X, y, args.batches[0]
@@ -184,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dtypes", type=lambda s: s.split(","), default=["float64", "float32"])
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     p.add_argument("--threads", type=int, default=1, help="BLAS (and PyTorch) threads for every implementation (default 1)")
+    p.add_argument("--json", metavar="FILE", help="also write the run (machine, command, rows) to FILE as JSON, "
+                   "for tools/gen_performance.py")
     p.add_argument("--child", choices=["autodiff", "plain", "reference", "tuned"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -195,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for dtype_name in args.dtypes:
         dtype = np.dtype(dtype_name)
-        X, y = load(args, dtype)
+        X, y, test = load(args, dtype)
         for batch in args.batches:
             net = Network(SIZES, seed=0, dtype=dtype)
             start_w = [w.copy() for w in net.weights]
@@ -203,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             start_rng = copy.deepcopy(net.rng)
             torch_run = torch_epoch(X, y, batch, dtype)
             t_ad, t_plain, t_ref, t_tuned, t_torch, ratios, tuned_ratios, plain_ratios = [], [], [], [], [], [], [], []
+            correct = None
             for _ in range(args.repeats):
                 # Every round starts from the same weights and shuffle, so all do identical work.
                 net.weights, net.biases, net.rng = start_w, start_b, copy.deepcopy(start_rng)
@@ -210,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                 b = timed(lambda: reference_epoch(net, X, y, batch))
                 c = timed(lambda: tuned_epoch(net, X, y, batch))
                 a = timed(lambda: autodiff_epoch(net, X, y, batch))
+                if correct is None and test is not None:  # network.py's "Epoch 0: n / 10000" of this run
+                    correct = net.evaluate(test)
                 t_ad.append(a)
                 t_plain.append(p)
                 plain_ratios.append(a / p)
@@ -230,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                 "tuned_s": round(statistics.median(t_tuned), 4),
                 "tuned_ratio": round(statistics.median(tuned_ratios), 3),
             }
+            if correct is not None:
+                row["epoch0_correct"] = correct
             if t_torch:
                 row["torch_s"] = round(statistics.median(t_torch), 4)
             if not args.no_memory:
@@ -260,6 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for r in rows:
         print(json.dumps(r))
+    if args.json:
+        command = "python benchmarks/bench_train.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        run = {"date": time.strftime("%Y-%m-%d"), "command": command, "threads": THREADS, "repeats": args.repeats,
+               "images": args.synthetic or len(X), "machine": machine(), "rows": rows}
+        with open(args.json, "w") as f:
+            json.dump(run, f, indent=1)
+            f.write("\n")
     return 0
 
 
