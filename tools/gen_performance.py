@@ -85,7 +85,7 @@ def threads_table(run: dict[str, Any]) -> str:
     n = many["threads"]
     lines = [
         f"`{many['command']}` ({many['date']}), against the one-thread run above.\n",
-        f"| batch | dtype | autodiff, 1 thread | autodiff, {n} threads | slower by | plain, 1 thread | plain, {n} threads |",
+        f"| batch | dtype | autodiff, 1 thread | autodiff, {n} threads | {n} threads / 1 | plain, 1 thread | plain, {n} threads |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in many["rows"]:
