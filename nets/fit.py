@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from tinygrad_bp import Tensor, enable_grad, grad
+from tinygrad_bp import Tensor, capture, enable_grad, grad
 
 from . import optim
 from .checks import count, is_number, numbers, one_hot
+from .costs import QuadraticCost
+from .layers import Linear, ReLU, Sigmoid, Tanh
 from .training import Monitors, Plateau, TrainingDivergedError, check_sgd_args, diverged
 
 if TYPE_CHECKING:
@@ -25,9 +27,36 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []  # the functions here are public as Network's methods
 
+_REPLAYABLE = (Linear, Sigmoid, Tanh, ReLU)  # exact types: a subclass may override forward
+
 
 class _Batch(tuple):
-    """An (X, Y) mini-batch that ``SGD`` has already converted and checked, so a step skips the checks."""
+    """An (X, Y, step) mini-batch that ``SGD`` has already converted and checked, so a step skips the checks.
+
+    ``step`` is SGD's captured forward-and-backward (see :func:`_captured_step`), or None.
+    """
+
+
+def _captured_step(self: Network) -> Any:
+    """Return the network's cost-and-backward as a ``tinygrad_bp.capture`` step, or None where a replay could be wrong.
+
+    A replay is exact only if the graph depends on the mini-batch's shape alone.  That is known for
+    the built-in layers and the quadratic cost (one fused op each, no constants made from the data);
+    a custom layer or cost may branch on values in Python, and the cross-entropy cost makes masks
+    from the targets, so those train through the engine every step.
+    """
+    layers = self.model.layers
+    if self.cost is not QuadraticCost or not all(type(layer) in _REPLAYABLE for layer in layers):
+        return None
+    cost_fn = self.cost.fn
+
+    def cost(X: np.ndarray, Y: np.ndarray) -> Tensor:
+        a = Tensor(X)
+        for layer in layers:
+            a = layer.forward(a)
+        return cost_fn(a, Tensor(Y))
+
+    return capture(cost)
 
 
 def backprop(self: Network, x: Any, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -209,12 +238,13 @@ def SGD(  # noqa: N802 - Nielsen's name
                     weight_decay=float(lmbda) / n, l1=float(l1) / n)
     plateau = Plateau(opt, eta_schedule, early_stop)
     self._forwards = [layer.forward for layer in self.model.layers]  # bound once per training, for the step
+    captured = _captured_step(self)  # one capture per run: the first two full batches record, the rest replay
     try:
         with enable_grad():
             for j in range(int(epochs)):
                 info: dict[str, Any] = {"epoch": j, "eta": opt.lr, "correct": None, "n_test": None}
                 start = time.perf_counter()
-                if not _epoch(self, X, Y, int(mini_batch_size), opt, j, callback):
+                if not _epoch(self, X, Y, int(mini_batch_size), opt, j, callback, captured):
                     break  # the per-batch callback asked to stop: no report for this epoch
                 info["seconds"] = time.perf_counter() - start
                 _report(self, info, test, verbose)
@@ -250,7 +280,7 @@ def _report(self: Network, info: dict[str, Any], test: Any, verbose: bool) -> No
         print(self._epoch_done.format(j))
 
 def _epoch(self: Network, X: np.ndarray, Y: np.ndarray, m: int, opt: optim.SGD, j: int,
-           callback: Callable[[int, int, int], Any] | None) -> bool:
+           callback: Callable[[int, int, int], Any] | None, captured: Any) -> bool:
     """Return False if ``callback`` stopped training, else True after one shuffled pass of update_mini_batch."""
     n = X.shape[0]
     n_batches = -(-n // m)
@@ -260,7 +290,7 @@ def _epoch(self: Network, X: np.ndarray, Y: np.ndarray, m: int, opt: optim.SGD, 
         # Gathering each mini-batch's rows is cheaper than permuting all of X per epoch.
         idx = order[k * m : (k + 1) * m]
         try:
-            step(_Batch((X[idx], Y[idx])), opt.lr, optimizer=opt)
+            step(_Batch((X[idx], Y[idx], captured)), opt.lr, optimizer=opt)
         except TrainingDivergedError as e:
             where = f"in epoch {j}, mini-batch {k + 1} of {n_batches}"
             raise diverged("Network.SGD", e.cost, opt.lr, where) from None  # type: ignore[attr-defined]
@@ -301,12 +331,21 @@ def update_mini_batch(
     (array([[0.5]]), array([-0.125]))
     """
     if mini_batch.__class__ is _Batch:  # SGD's own batches: converted and checked once, up front
-        X, Y = mini_batch
+        X, Y, captured = mini_batch
     else:
         X, Y, optimizer = _step_args(self, mini_batch, eta, lmbda, n, optimizer)
         self._forwards = [layer.forward for layer in self.model.layers]
+        captured = None
     optimizer.lr = eta
     optimizer.zero_grad()
+    if captured is not None:  # forward and backward, replayed while the batch shape stays (same bits)
+        cost = captured(X, Y)
+        if not isfinite(cost.data):
+            err = diverged("Network.update_mini_batch", float(cost.data), eta)
+            err.cost = float(cost.data)  # type: ignore[attr-defined]
+            raise err
+        optimizer.step()
+        return float(cost.data)
     a = Tensor(X)
     for forward in self._forwards:
         a = forward(a)

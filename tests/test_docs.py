@@ -206,3 +206,8 @@ def test_readme_python_example_runs_on_real_mnist(monkeypatch: pytest.MonkeyPatc
     out = capsys.readouterr().out
     correct = int(out.split("Epoch 0: ")[1].split(" /")[0])
     assert correct > 8500
+
+
+def test_performance_doc_is_regenerated_from_the_benchmark_json() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_performance.py"), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr + "\nrun: python tools/gen_performance.py"

@@ -617,3 +617,40 @@ def test_main_one_real_epoch_with_defaults_reaches_9000(capsys):
     assert mnist.main(["--data", MNIST_DIR, "--epochs", "1", "--seed", "0"], fetch=_never_fetch) == 0
     m = EPOCH_LINE.match(capsys.readouterr().out.strip())
     assert m and m.group(3) == "10000" and int(m.group(2)) >= 9000
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_main_threads_limits_blas_during_training_and_says_so(tmp_path, capsys, monkeypatch, threads):
+    from threadpoolctl import threadpool_info
+
+    import nets.fit as fit
+
+    seen = []
+    real = fit._epoch
+
+    def spy(*args, **kwargs):  # the BLAS thread counts while an epoch trains
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit, "_epoch", spy)
+    _write_set(tmp_path)
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "1", "--seed", "0", "--threads", str(threads)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(rf"^BLAS threads: {threads} \(", err, re.M), err
+    assert seen and all(counts <= {threads} for counts in seen)
+
+
+def test_main_threads_zero_keeps_the_blas_default_and_reports_it(tmp_path, capsys):
+    from threadpoolctl import threadpool_info
+
+    _write_set(tmp_path)
+    assert mnist.main(["--data", str(tmp_path), "--epochs", "1", "--seed", "0", "--threads", "0"]) == 0
+    default = sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+    assert f"BLAS threads: {', '.join(map(str, default))} (the library's default" in capsys.readouterr().err
+
+
+def test_main_parser_threads_defaults_to_one_and_rejects_negatives(capsys):
+    assert mnist.build_parser().parse_args([]).threads == 1
+    with pytest.raises(SystemExit):
+        mnist.build_parser().parse_args(["--threads", "-1"])
+    assert "--threads" in capsys.readouterr().err

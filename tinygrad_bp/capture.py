@@ -14,7 +14,7 @@ import numpy as np
 
 from .autograd import _deliver, toposort
 from .function import Function, _as_output
-from .tensor import Tensor, _modes
+from .tensor import Tensor, _modes, _new
 
 __all__ = ["capture", "Captured"]
 
@@ -26,7 +26,7 @@ _Source = tuple[str, Any]
 class _Plan:
     """A recorded step: nodes in forward order, each with its op, settings, inputs and gradient routes."""
 
-    __slots__ = ("nodes", "sources", "kwargs", "key", "constants", "ok")
+    __slots__ = ("nodes", "sources", "kwargs", "key", "constants", "ok", "arrays", "run")
 
     def __init__(self, loss: Tensor, arrays: tuple[np.ndarray, ...]) -> None:
         order = toposort([loss])
@@ -53,6 +53,8 @@ class _Plan:
                     self.constants.append(p.data)
             self.sources.append(srcs)
         self.key = (_signature(arrays, self.sources), tuple(ctx.needs_input_grad for ctx in self.nodes))
+        self.arrays = tuple((a.shape, a.dtype) for a in arrays)  # what a replay's arrays must match
+        self.run: Callable[[tuple[Any, ...]], Any] | None = None
 
     def same_as(self, other: _Plan) -> bool:
         """Return whether ``other`` recorded the same ops, settings, routes and constant values."""
@@ -66,44 +68,90 @@ class _Plan:
             for x, y in zip(self.constants, other.constants)
         )
 
-    def replay(self, arrays: tuple[np.ndarray, ...]) -> np.ndarray:
-        """Return the loss after running forward and backward, gradients delivered as the engine would."""
-        outs: list[Any] = [None] * len(self.nodes)
-        for j, (ctx, srcs, kw) in enumerate(zip(self.nodes, self.sources, self.kwargs)):
-            args = [_value(s, arrays, outs) for s in srcs]
-            ctx.saved = ()
-            out = type(ctx).forward(ctx, *args, **kw)
-            outs[j] = out if out.__class__ is np.ndarray else _as_output(ctx, out)
-        loss = outs[-1]
-        pending: list[Any] = [None] * len(self.nodes)
-        pending[-1] = np.ones(loss.shape, loss.dtype)
-        given: set[int] = set()
-        for j in range(len(self.nodes) - 1, -1, -1):
-            grad_out = pending[j]
-            if grad_out is None:
-                continue
-            ctx = self.nodes[j]
-            grads = type(ctx).backward(ctx, grad_out)
-            for (kind, ref), g in zip(self.sources[j], grads):
-                if g is None or kind == "in" or kind == "const":
-                    continue
-                like = ref.data if kind == "param" else outs[ref]
-                if g.__class__ is not np.ndarray or g.dtype != like.dtype:  # as the engine's check_grad converts
-                    g = np.asarray(g).astype(like.dtype, copy=False)
-                if kind == "param":
-                    _deliver(ref, g, None, {}, given, False)
-                else:  # the first gradient is kept, later ones summed, in the engine's order: the same bits
-                    pending[ref] = g if pending[ref] is None else pending[ref] + g
-        return loss
+    def replay(self, arrays: tuple[np.ndarray, ...]) -> np.ndarray | None:
+        """Return the loss after running forward and backward, gradients delivered as the engine would.
+
+        None, with nothing run, when an array or a parameter no longer has the recorded shape and dtype.
+        """
+        if self.run is None:
+            self.run = _compile(self)
+        return self.run(arrays)
 
 
-def _value(src: _Source, arrays: tuple[np.ndarray, ...], outs: list[Any]) -> Any:
-    kind, ref = src
-    if kind == "node":
-        return outs[ref]
-    if kind == "in":
-        return arrays[ref]
-    return ref.data if kind == "param" else ref
+def _compile(plan: _Plan) -> Callable[[tuple[Any, ...]], Any]:
+    """Return the plan as one generated Python function: the same calls in the same order, no lists or loops.
+
+    A generic replay (a loop over nodes, a list of arguments per call, a loop over gradient routes)
+    costs about as much Python time as the ops' own numpy calls at mini-batch 10; straight-line code
+    with every value in a local variable is the cheapest way Python has to make the same calls.  The
+    guard at its top checks what the signature records (the arrays' and parameters' shapes and
+    dtypes, and that parameters still want gradients), so a replay never runs on changed inputs.
+    """
+    env: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray, "_as_output": _as_output,
+                           "_deliver": _deliver, "_convert": _convert, "_found": {}}
+    params: dict[int, str] = {}
+    lines = ["def run(arrays):", f"    if len(arrays) != {len(plan.arrays)}: return None"]
+    for k, (shape, dtype) in enumerate(plan.arrays):
+        env[f"S{k}"], env[f"D{k}"] = shape, dtype
+        lines.append(f"    in{k} = arrays[{k}]")
+        lines.append(f"    if in{k}.__class__ is not ndarray: in{k} = asarray(in{k})")
+        lines.append(f"    if in{k}.shape != S{k} or in{k}.dtype != D{k}: return None")
+    for srcs in plan.sources:
+        for kind, ref in srcs:
+            if kind == "param" and id(ref) not in params:
+                name = params[id(ref)] = f"P{len(params)}"
+                env[name], env[name + "s"], env[name + "d"] = ref, ref.data.shape, ref.data.dtype
+                lines.append(f"    if not {name}.requires_grad or {name}.data.shape != {name}s or {name}.data.dtype != {name}d: return None")
+    n = len(plan.nodes)
+    for j, (ctx, srcs, kw) in enumerate(zip(plan.nodes, plan.sources, plan.kwargs)):
+        env[f"c{j}"], env[f"F{j}"], env[f"B{j}"] = ctx, type(ctx).forward, type(ctx).backward
+        args = []
+        for k, (kind, ref) in enumerate(srcs):
+            if kind == "node":
+                args.append(f"o{ref}")
+            elif kind == "in":
+                args.append(f"in{ref}")
+            elif kind == "param":
+                args.append(f"{params[id(ref)]}.data")
+            else:
+                env[f"K{j}_{k}"] = ref
+                args.append(f"K{j}_{k}")
+        if kw:
+            env[f"W{j}"] = kw
+            args.append(f"**W{j}")
+        lines.append(f"    c{j}.saved = ()")
+        lines.append(f"    o{j} = F{j}(c{j}, {', '.join(args)})")
+        lines.append(f"    if o{j}.__class__ is not ndarray: o{j} = _as_output(c{j}, o{j})")
+        if j < n - 1:
+            lines.append(f"    g{j} = None")
+    env["_ones"] = np.ones
+    lines.append(f"    g{n - 1} = _ones(o{n - 1}.shape, o{n - 1}.dtype)")
+    lines.append("    given = set()")
+    for j in range(n - 1, -1, -1):
+        srcs = plan.sources[j]
+        routes = [(k, kind, ref) for k, (kind, ref) in enumerate(srcs) if kind in ("node", "param")]
+        pad = "    "
+        if j < n - 1:
+            lines.append(f"    if g{j} is not None:")
+            pad = "        "
+        lines.append(f"{pad}gs = B{j}(c{j}, g{j})")
+        lines.append(f"{pad}c{j}.saved = ()")  # as the engine's graph dies after its step, free what it saved
+        for k, kind, ref in routes:
+            like = f"o{ref}" if kind == "node" else f"{params[id(ref)]}.data"
+            lines.append(f"{pad}g = gs[{k}]")
+            lines.append(f"{pad}if g is not None:")
+            lines.append(f"{pad}    if g.__class__ is not ndarray or g.dtype != {like}.dtype: g = _convert(g, {like}.dtype)")
+            if kind == "param":
+                lines.append(f"{pad}    _deliver({params[id(ref)]}, g, None, _found, given, False)")
+            else:  # the first gradient is kept, later ones summed, in the engine's order: the same bits
+                lines.append(f"{pad}    g{ref} = g if g{ref} is None else g{ref} + g")
+    lines.append(f"    return o{n - 1}")
+    exec(compile("\n".join(lines), "<capture replay>", "exec"), env)  # the plan's own code, nothing foreign
+    return env["run"]
+
+
+def _convert(g: Any, dtype: np.dtype) -> np.ndarray:
+    return np.asarray(g).astype(dtype, copy=False)  # as the engine's check_grad converts
 
 
 def _signature(arrays: tuple[np.ndarray, ...], sources: list[list[_Source]]) -> tuple[Any, ...]:
@@ -161,16 +209,17 @@ class Captured:
         self.fn = fn
         self.plan: _Plan | None = None
         self.candidate: _Plan | None = None
-        self.signature: tuple[Any, ...] | None = None
         self.replays = 0
         self.disabled = False
 
     def __call__(self, *arrays: Any) -> Tensor:
-        arrays = tuple(np.asarray(a) for a in arrays)
         plan = self.plan
-        if plan is not None and _modes.grad and _modes.anomaly is None and _signature(arrays, plan.sources) == self.signature:
-            self.replays += 1
-            return Tensor(plan.replay(arrays))
+        if plan is not None and _modes.grad and _modes.anomaly is None:
+            loss = plan.replay(arrays)  # None when the arrays or parameters changed shape or dtype
+            if loss is not None:
+                self.replays += 1
+                return _new(loss, False, None)
+        arrays = tuple(np.asarray(a) for a in arrays)
         loss = self.fn(*arrays)
         if not isinstance(loss, Tensor) or loss.data.size != 1:
             raise TypeError(f"capture: the step must return a one-element loss Tensor, got {type(loss).__name__}")
@@ -189,7 +238,6 @@ class Captured:
             self.disabled = True
         elif self.candidate is not None and self.candidate.same_as(fresh):
             self.plan, self.candidate = fresh, None
-            self.signature = _signature(arrays, fresh.sources)
         elif self.plan is None:
             self.candidate = fresh
 

@@ -78,14 +78,19 @@ class QuadraticCost(Function):
             raise ValueError(f"quadratic_cost: a batch of 0 rows (shape {a.shape}) has no mean cost")
         d = a - y
         ctx.saved = (a, y, d)
-        return 0.5 * np.vdot(d, d) / n
+        return np.asarray(0.5 * np.vdot(d, d) / n)  # an array already: the engine need not convert it
 
     def backward(ctx, grad_out):
         a, y, d = ctx.saved
-        if isinstance(grad_out, Tensor):  # under create_graph, a − y must be recorded, not a constant
-            d = a - y
         n = a.shape[0] if a.ndim > 1 else 1
-        grad_a = d * (grad_out / n)  # ∇ₐC, the first factor of BP1
+        if grad_out.__class__ is np.ndarray and grad_out.ndim == 0:
+            # One multiply by a Python float instead of a 0-d division, then a multiply (half the time at
+            # mini-batch 10).  g/n is rounded once to d's dtype either way: as exact as the division in it.
+            grad_a = d * (float(grad_out) / n)  # ∇ₐC, the first factor of BP1
+        else:
+            if isinstance(grad_out, Tensor):  # under create_graph, a − y must be recorded, not a constant
+                d = a - y
+            grad_a = d * (grad_out / n)  # ∇ₐC, the first factor of BP1
         need_a, need_y = ctx.needs_input_grad
         return (grad_a if need_a else None, -grad_a if need_y else None)
 

@@ -105,6 +105,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="CURVES.png", default=None,
                    help="plot test accuracy per epoch (needs matplotlib: pip install 'tinygrad-bp[plot]')")
     p.add_argument("--quiet", action="store_true", help="print only the last epoch's line; no progress bar")
+    p.add_argument("--threads", type=_non_negative_int, default=1, metavar="N",
+                   help="BLAS threads for training (default 1: on a small or shared machine more threads mostly "
+                   "wait for busy cores; 0 keeps the BLAS library's own default)")
     p.add_argument("--detect-anomaly", action="store_true",
                    help="check every op's output and gradient during training and stop at the first NaN/Inf, "
                    "naming the op and where it was made (slow: for debugging)")

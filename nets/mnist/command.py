@@ -21,7 +21,7 @@ from .data import load_data
 from .errors import MNISTError
 from .fetch import Fetch, Log, find_data
 
-__all__ = ["Stop", "Interrupted", "stderr", "train", "evaluate_saved"]
+__all__ = ["Stop", "Interrupted", "stderr", "blas_threads", "train", "evaluate_saved"]
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 _NAMES = {signal.SIGINT: "Ctrl-C"}
@@ -182,6 +182,27 @@ class _Progress:
         return self.stop.requested
 
 
+def blas_threads(n: int, log: Log | None) -> contextlib.AbstractContextManager[Any]:
+    """Return a context that runs the BLAS libraries numpy loaded on ``n`` threads (0: as they are), logging the choice.
+
+    At the network's sizes a matrix product takes microseconds, too short to share between threads,
+    and on a machine whose cores are busy a second thread mostly waits: training defaults to one
+    thread (the measured effect is in docs/performance.md).
+    """
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    libs = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    names = ", ".join(sorted({f"{info.get('internal_api', '?')} {info.get('version') or ''}".strip() for info in libs}))
+    if n == 0:
+        if log:
+            counts = sorted({info.get("num_threads") for info in libs})
+            log(f"BLAS threads: {', '.join(map(str, counts)) or '?'} (the library's default; {names or 'no BLAS found'})")
+        return contextlib.nullcontext()
+    if log:
+        log(f"BLAS threads: {n} ({names or 'no BLAS found'}; --threads changes it)")
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def _fit(net: Any, args: argparse.Namespace, train: Any, val: Any, test: Any, progress: _Progress, stop: Stop) -> None:
     from tinygrad_bp import detect_anomaly
 
@@ -255,7 +276,8 @@ def train(args: argparse.Namespace, fetch: Fetch | None, log: Log | None, stop: 
     if args.grad_norms:
         _print_grad_norms(net, x, y, args.batch_size)
     progress = _Progress(args, stop, len(y_val))
-    _fit(net, args, (x, y), (x_val, y_val), (x_test, y_test), progress, stop)
+    with blas_threads(args.threads, log):
+        _fit(net, args, (x, y), (x_val, y_val), (x_test, y_test), progress, stop)
     return _finish(net, args, progress, stop, log)
 
 
