@@ -18,6 +18,7 @@ from .composites import concatenate, stack
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .functional import hessian, hvp
+from .conv import avg_pool2d, conv2d, max_pool2d
 
 __all__ = [
     "Tensor",
@@ -40,5 +41,8 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "AnomalyError",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
 ]
 __version__ = "0.1.0"
