@@ -225,7 +225,7 @@ def test_loglik_gradient_is_softmax_minus_y(z: np.ndarray, labels: list[int]) ->
     t = Tensor(z, requires_grad=True)
     LogLikelihoodCost.fn_logits(t, np.array(labels)).backward()
     np.testing.assert_allclose(t.grad, (_softmax(z) - y) / 3, atol=1e-12)
-    gradcheck(lambda v: LogLikelihoodCost.fn_logits(v, y), [Tensor(z, requires_grad=True)])  # and against finite differences
+    gradcheck(lambda v: LogLikelihoodCost.fn_logits(v, y), Tensor(z, requires_grad=True))  # and against finite differences
 
 
 class _LoglikNoMean(Function):
