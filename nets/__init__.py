@@ -12,7 +12,9 @@ from .costs import COSTS, CrossEntropyCost, QuadraticCost, get_cost
 from .init import init_params
 from .layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import Layer, Module
-from .network import Network, TrainingDivergedError, load, one_hot
+from .mlp import Network, load
+from .checks import one_hot
+from .training import TrainingDivergedError
 from .optim import SGD
 
 __all__ = [

@@ -14,6 +14,8 @@ import numpy as np
 from tinygrad_bp import Tensor
 from tinygrad_bp.ops import QuadraticCost as QuadraticCostOp
 
+from .checks import numbers
+
 __all__ = ["QuadraticCost", "CrossEntropyCost", "COSTS", "get_cost"]
 
 
@@ -35,22 +37,11 @@ def _target(y: Any, a: Tensor, who: str) -> Tensor:
     return _as_tensor(y, who, a.data.dtype)
 
 
-def _numbers(value: Any, who: str, what: str, dtype: Any = None) -> np.ndarray:
-    """Return ``value`` as a numeric array (of ``dtype`` when given), or raise a ValueError/TypeError naming ``who``."""
-    try:
-        arr = np.asarray(value.data if isinstance(value, Tensor) else value)
-    except ValueError as e:
-        raise ValueError(f"{who}: {what} is not a rectangular array of numbers ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{who}: {what} must hold numbers, got {type(value).__name__} of dtype {arr.dtype}")
-    return arr if dtype is None else arr.astype(dtype, copy=False)
-
-
 def _delta_args(who: str, z: Any, a: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return z, a, y as float arrays of one shape, or raise naming ``who``: delta is plain numpy, unchecked otherwise."""
     out = []
     for name, v in (("z", z), ("a", a), ("y", y)):
-        arr = _numbers(v, who, name)
+        arr = numbers(v, who, name)
         out.append(arr if arr.dtype.kind == "f" else arr.astype(np.float64))
     if not out[0].shape == out[1].shape == out[2].shape:
         raise ValueError(f"{who}: z, a and y must have one shape, got {out[0].shape}, {out[1].shape} and {out[2].shape}")
@@ -194,3 +185,15 @@ def get_cost(cost: Any) -> Any:
     if not (callable(getattr(cost, "fn", None)) and callable(getattr(cost, "delta", None))):
         raise TypeError(f"get_cost: {cost!r} is not a cost (it needs fn(a, y) and delta(z, a, y))")
     return cost
+
+
+def cost_name(cost: Any) -> str:
+    """Return the name a model file stores for ``cost``: its ``name`` attribute or class name, as network2 does.
+
+    Examples
+    --------
+    >>> from nets.costs import CrossEntropyCost, cost_name
+    >>> cost_name(CrossEntropyCost)
+    'CrossEntropyCost'
+    """
+    return str(getattr(cost, "name", None) or getattr(cost, "__name__", None) or type(cost).__name__)

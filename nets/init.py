@@ -11,6 +11,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .checks import layer_sizes
+
 __all__ = ["INITS", "as_generator", "init_params", "init_linear"]
 
 INITS = ("large", "default", "zeros")
@@ -54,9 +56,7 @@ def init_params(
     ([(4, 3), (2, 4)], [(4, 1), (2, 1)])
     """
     _check_init(init, "init_params")
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"init_params: sizes needs at least two positive layer widths, got {sizes}")
+    sizes = layer_sizes(sizes, "init_params")
     g = as_generator(rng)
     pairs = list(zip(sizes[:-1], sizes[1:]))
     if init == "zeros":

@@ -245,3 +245,21 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+
+def activation_class(activation: Any, who: str) -> type:
+    """Return the activation layer class for a name in ``ACTIVATIONS`` or a ``Module`` subclass, or raise naming ``who``.
+
+    Examples
+    --------
+    >>> from nets.layers import activation_class
+    >>> activation_class("tanh", "Network").__name__
+    'Tanh'
+    """
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"{who}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        return ACTIVATIONS[activation]
+    if isinstance(activation, type) and issubclass(activation, Module):
+        return activation
+    raise TypeError(f"{who}: activation must be a name or a Module class, got {activation!r}")

@@ -7,16 +7,13 @@ import numpy as np
 
 from tinygrad_bp import Tensor
 
+from .checks import number
+
 __all__ = ["SGD"]
 
 
 def _number(value: Any, name: str, low: float = 0.0, high: float = float("inf")) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"SGD: {name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not (low <= v < high) or v != v:
-        raise ValueError(f"SGD: {name} must be in [{low}, {high}), got {value}")
-    return v
+    return number(value, "SGD", name, low, high)
 
 
 class SGD:
@@ -68,6 +65,10 @@ class SGD:
         l1: float = 0.0,
         decay_mask: Callable[[Tensor], bool] | Sequence[bool] | None = None,
     ) -> None:
+        if isinstance(params, Tensor) or not hasattr(params, "__iter__"):
+            raise TypeError(
+                f"SGD: params must be an iterable of Tensors (e.g. model.parameters()), got {type(params).__name__}"
+            )
         self.params = list(params)
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor):
@@ -92,6 +93,8 @@ class SGD:
         self.decay = flags
         self._pairs = list(zip(self.params, flags))
         self._velocity: list[np.ndarray | None] = [None] * len(self.params)
+        # One scratch array per parameter for η·g, so the hot step allocates nothing and .grad stays ∂C/∂p.
+        self._hot = [(p, flag, np.empty_like(p.data)) for p, flag in self._pairs]
 
     def step(self) -> None:
         """Return nothing; update every parameter that has a gradient, in place.
@@ -115,9 +118,9 @@ class SGD:
     def _update(self) -> None:
         lr = self.lr
         if self.momentum == 0.0 and self.l1 == 0.0:
-            # The training hot path: two in-place ufunc calls per parameter at most.
+            # The training hot path: at most three in-place ufunc calls per parameter, no allocation.
             shrink = 1.0 - lr * self.weight_decay
-            for p, decay in self._pairs:
+            for p, decay, buf in self._hot:
                 g = p.grad
                 if g is None:
                     continue
@@ -126,10 +129,10 @@ class SGD:
                 w = p.data
                 if decay and shrink != 1.0:
                     w *= shrink
-                if lr == 1.0:  # the caller folded η into the gradient (as Network.SGD does)
+                if lr == 1.0:
                     w -= g
                 else:
-                    w -= lr * g
+                    w -= np.multiply(g, lr, buf)  # a wrongly shaped .grad fails here, as w -= lr * g would
             return
         mu, wd, l1 = self.momentum, self.weight_decay, self.l1
         for i, (p, decay) in enumerate(self._pairs):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nets.network as network_module
+import nets.persistence as persistence_module
 from nets import CrossEntropyCost, Network, QuadraticCost, load, reference
 from tinygrad_bp import Tensor
 
@@ -412,7 +412,7 @@ def test_network_save_is_atomic(tmp_path: pytest.TempPathFactory, monkeypatch: p
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(network_module.json, "dump", crash)
+    monkeypatch.setattr(persistence_module.json, "dump", crash)
     with pytest.raises(OSError, match="disk full"):
         Network([3, 2], seed=1).save(path)
     assert path.read_bytes() == before

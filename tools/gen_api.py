@@ -31,6 +31,9 @@ MODULES = [
     ("nets.costs", None),
     ("nets.layers", None),
     ("nets.init", None),
+    ("nets.network", "Drop-in for the book's network.py (and, below, network2.py and mnist_loader.py)"),
+    ("nets.network2", "Drop-in for the book's network2.py"),
+    ("nets.mnist_loader", "Drop-in for the book's mnist_loader.py"),
     ("nets.reference", "The hand-derived BP1–BP4 oracle (plain numpy)"),
     ("nets.mnist", "MNIST data and the training command"),
 ]
@@ -85,6 +88,7 @@ FALLBACK = {
     "Gradients.nabla_w": "Per layer, ∂C/∂Wˡ in Nielsen's shape (out, in).",
     "INITS": "The names of the weight initialisations: 'large', 'default', 'zeros'.",
     "MIRRORS": "The download mirrors, tried in order.",
+    "FILES": "The four standard file stems, in the order (train images, train labels, test images, test labels).",
     "CHECKSUMS": "The md5 sums a downloaded or cached MNIST file must match.",
 }
 
@@ -242,6 +246,9 @@ def generate() -> str:
         out += [heading, ""]
         if module.__doc__ and title:
             out += [_first_line(module.__doc__) or "", ""]
+        table = getattr(module, "API_TABLE", None)  # a hand-written table a module wants shown with its names
+        if table:
+            out += [table.strip(), ""]
         for name in names:
             obj = getattr(module, name)
             if id(obj) in listed:
