@@ -84,7 +84,7 @@ def run_row(name: str, data: Any, epochs: int, subset: int | None, seed: int, op
         "train_size": len(x), "mini_batch_size": m, "eta": settings["eta"], "lmbda": settings["lmbda"],
         "optimizer": optimizer, "seed": seed, "dtype": "float32", "history": [], "finished": False,
     }
-    path = os.path.join(out_dir, f"{name}.json")
+    path = os.path.join(out_dir, f"{_key(name, optimizer)}.json")
     os.makedirs(out_dir, exist_ok=True)
 
     def save(epoch_record: dict[str, Any]) -> None:
@@ -94,10 +94,11 @@ def run_row(name: str, data: Any, epochs: int, subset: int | None, seed: int, op
             json.dump(record, f, indent=1)
         os.replace(tmp, path)
 
+    # The Adam variant (a faster equivalent, labelled as such): PyTorch's default Adam, batches reshuffled each epoch.
     make_opt = (lambda params: Adam(params, lr=1e-3)) if optimizer == "adam" else None
-    print(f"== {name}: {desc}; {epochs} epochs on {len(x)} images", flush=True)
+    print(f"== {name} ({optimizer}): {desc}; {epochs} epochs on {len(x)} images", flush=True)
     net.SGD((x, y), epochs, m, settings["eta"], val, test, settings["lmbda"], optimizer=make_opt,
-            log=lambda s: print(s, flush=True), on_epoch=save)
+            shuffle=optimizer == "adam", seed=seed, log=lambda s: print(s, flush=True), on_epoch=save)
     record["finished"] = True
     save_final = dict(record)
     with open(path, "w") as f:
@@ -105,14 +106,19 @@ def run_row(name: str, data: Any, epochs: int, subset: int | None, seed: int, op
     return record
 
 
+def _key(name: str, optimizer: str) -> str:
+    return name if optimizer == "sgd" else f"{name}_{optimizer}"
+
+
 def load_rows(out_dir: str = RESULTS_DIR) -> dict[str, Any]:
-    """Return the rows recorded so far, by name, in the table's order."""
+    """Return the rows recorded so far, by file name (``relu``, ``relu_adam``), in the table's order."""
     rows = {}
     for name in ROWS:
-        path = os.path.join(out_dir, f"{name}.json")
-        if os.path.exists(path):
-            with open(path) as f:
-                rows[name] = json.load(f)
+        for optimizer in ("sgd", "adam"):
+            path = os.path.join(out_dir, f"{_key(name, optimizer)}.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    rows[_key(name, optimizer)] = json.load(f)
     return rows
 
 
@@ -120,8 +126,9 @@ def render(rows: dict[str, Any]) -> str:
     """Return the Markdown table: Nielsen's accuracy and epochs beside ours."""
     lines = ["| network | Nielsen (epochs) | ours: test accuracy at best validation | epochs trained | best validation | s/epoch |",
              "|---|---|---|---|---|---|"]
-    for name, (desc, nielsen, n_ep, _) in ROWS.items():
-        r = rows.get(name)
+    for key in [k for name in ROWS for k in (name, f"{name}_adam") if k in rows or k == name]:
+        desc, nielsen, n_ep, _ = ROWS[key.split("_")[0]]
+        r = rows.get(key)
         if not r or not r["history"]:
             lines.append(f"| {desc} | {nielsen:.2f} % ({n_ep}) | not run | – | – | – |")
             continue
@@ -129,7 +136,7 @@ def render(rows: dict[str, Any]) -> str:
         best = max(h, key=lambda e: e["validation_accuracy"])
         test = h[-1]["test_accuracy"]
         secs = float(np.median([e["seconds"] for e in h]))
-        extra = "" if r["optimizer"] == "sgd" else f" ({r['optimizer']})"
+        extra = "" if r["optimizer"] == "sgd" else " — **Adam** (lr 1e-3, shuffled batches) instead of SGD"
         lines.append(f"| {desc}{extra} | {nielsen:.2f} % ({n_ep}) | {100 * test:.2f} % | {len(h)}{'' if r['finished'] else ' (stopped)'} "
                      f"| {100 * best['validation_accuracy']:.2f} % | {secs:.0f} |")
     return "\n".join(lines)
@@ -145,7 +152,8 @@ def plot(rows: dict[str, Any], path: str = PLOT) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, r in rows.items():
         h = r["history"]
-        ax.plot([e["epoch"] + 1 for e in h], [100 * e["validation_accuracy"] for e in h], marker="o", label=ROWS[name][0])
+        label = ROWS[name.split("_")[0]][0] + (" (Adam)" if r["optimizer"] == "adam" else "")
+        ax.plot([e["epoch"] + 1 for e in h], [100 * e["validation_accuracy"] for e in h], marker="o", label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_ylim(96, 100)
