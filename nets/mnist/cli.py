@@ -99,7 +99,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                    help="before training, print each layer's gradient norm |dC/db|, the mean over the first "
                    "10 mini-batches (in file order)")
     p.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
-                   help="activation of every layer (default sigmoid, as network.py)")
+                   help="activation of the hidden layers; the output layer gets the one the cost needs (sigmoid for "
+                   "cross-entropy), else this one (default sigmoid, as network.py)")
     p.add_argument("--seed", type=_non_negative_int, default=None, help="seed for initialisation and shuffling (default: random)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default float64")
     p.add_argument("--data", metavar="PATH", default=None,
