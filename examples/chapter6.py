@@ -31,6 +31,8 @@ from nets.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, Sof
 RESULTS_DIR = os.path.join(HERE, "results", "chapter6")
 RESULTS = os.path.join(HERE, "results", "chapter6.json")
 PLOT = os.path.join(HERE, "..", "docs", "chapter6_curves.png")
+DOC = os.path.join(HERE, "..", "docs", "experiments.md")
+MARK, END_MARK = "<!-- chapter6-table -->", "<!-- /chapter6-table -->"
 
 # name: (description, Nielsen's test accuracy, Nielsen's epochs, settings)
 ROWS: dict[str, tuple[str, float, int, dict[str, Any]]] = {
@@ -164,6 +166,15 @@ def plot(rows: dict[str, Any], path: str = PLOT) -> None:
     fig.savefig(path, dpi=110)
 
 
+def write_doc(table: str, path: str = DOC) -> None:
+    """Put ``table`` between the chapter-6 markers of docs/experiments.md, replacing what was there."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.index(MARK) + len(MARK), text.index(END_MARK)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text[:start] + "\n" + table + "\n" + text[end:])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("run", "render"))
@@ -175,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     parser.add_argument("--out", default=RESULTS_DIR, help="the folder of per-row JSON files")
     parser.add_argument("--plot", action="store_true", help="with render: also draw docs/chapter6_curves.png")
+    parser.add_argument("--doc", action="store_true", help="with render: also write the table into docs/experiments.md")
     args = parser.parse_args(argv)
     if args.command == "run":
         data = load_data(args.data, np.float32)
@@ -189,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(rows))
     if args.plot:
         plot(rows)
+    if args.doc:
+        write_doc(render(rows))
     return 0
 
 
