@@ -34,6 +34,13 @@ PLOT = os.path.join(HERE, "..", "docs", "chapter6_curves.png")
 DOC = os.path.join(HERE, "..", "docs", "experiments.md")
 MARK, END_MARK = "<!-- chapter6-table -->", "<!-- /chapter6-table -->"
 
+# The optimizers a row can be trained with, and how the table labels the ones that are not network3's.
+OPTIMIZERS = {
+    "sgd": "",
+    "adam": " — **Adam** (lr 1e-3, shuffled batches) instead of SGD",
+    "adam-anneal": " — **Adam** (lr 1e-3, then 1e-4 for the last epoch, shuffled batches) instead of SGD",
+}
+
 # name: (description, Nielsen's test accuracy, Nielsen's epochs, settings)
 ROWS: dict[str, tuple[str, float, int, dict[str, Any]]] = {
     "fc": ("FC 100 sigmoid + softmax, η 0.1", 97.80, 60, {"conv": 0, "act": "sigmoid", "eta": 0.1, "lmbda": 0.0}),
@@ -97,10 +104,22 @@ def run_row(name: str, data: Any, epochs: int, subset: int | None, seed: int, op
         os.replace(tmp, path)
 
     # The Adam variant (a faster equivalent, labelled as such): PyTorch's default Adam, batches reshuffled each epoch.
-    make_opt = (lambda params: Adam(params, lr=1e-3)) if optimizer == "adam" else None
+    # "adam-anneal" also divides the rate by 10 for the last epoch: the end of training without Adam's step noise.
+    opts: list[Adam] = []
+
+    def make_opt(params: list[Any]) -> Adam:
+        opts.append(Adam(params, lr=1e-3))
+        return opts[-1]
+
+    def after_epoch(record_: dict[str, Any]) -> None:
+        save(record_)
+        if optimizer == "adam-anneal" and record_["epoch"] == epochs - 2:
+            opts[0].lr = 1e-4
+
+    adam = optimizer.startswith("adam")
     print(f"== {name} ({optimizer}): {desc}; {epochs} epochs on {len(x)} images", flush=True)
-    net.SGD((x, y), epochs, m, settings["eta"], val, test, settings["lmbda"], optimizer=make_opt,
-            shuffle=optimizer == "adam", seed=seed, log=lambda s: print(s, flush=True), on_epoch=save)
+    net.SGD((x, y), epochs, m, settings["eta"], val, test, settings["lmbda"], optimizer=make_opt if adam else None,
+            shuffle=adam, seed=seed, log=lambda s: print(s, flush=True), on_epoch=after_epoch)
     record["finished"] = True
     save_final = dict(record)
     with open(path, "w") as f:
@@ -116,7 +135,7 @@ def load_rows(out_dir: str = RESULTS_DIR) -> dict[str, Any]:
     """Return the rows recorded so far, by file name (``relu``, ``relu_adam``), in the table's order."""
     rows = {}
     for name in ROWS:
-        for optimizer in ("sgd", "adam"):
+        for optimizer in OPTIMIZERS:  # sgd first
             path = os.path.join(out_dir, f"{_key(name, optimizer)}.json")
             if os.path.exists(path):
                 with open(path) as f:
@@ -128,7 +147,7 @@ def render(rows: dict[str, Any]) -> str:
     """Return the Markdown table: Nielsen's accuracy and epochs beside ours."""
     lines = ["| network | Nielsen (epochs) | ours: test accuracy at best validation | epochs trained | best validation | s/epoch |",
              "|---|---|---|---|---|---|"]
-    for key in [k for name in ROWS for k in (name, f"{name}_adam") if k in rows or k == name]:
+    for key in [k for name in ROWS for k in [name] + [f"{name}_{o}" for o in list(OPTIMIZERS)[1:]] if k in rows or k == name]:
         desc, nielsen, n_ep, _ = ROWS[key.split("_")[0]]
         r = rows.get(key)
         if not r or not r["history"]:
@@ -138,7 +157,7 @@ def render(rows: dict[str, Any]) -> str:
         best = max(h, key=lambda e: e["validation_accuracy"])
         test = h[-1]["test_accuracy"]
         secs = float(np.median([e["seconds"] for e in h]))
-        extra = "" if r["optimizer"] == "sgd" else " — **Adam** (lr 1e-3, shuffled batches) instead of SGD"
+        extra = OPTIMIZERS[r["optimizer"]]
         lines.append(f"| {desc}{extra} | {nielsen:.2f} % ({n_ep}) | {100 * test:.2f} % | {len(h)}{'' if r['finished'] else ' (stopped)'} "
                      f"| {100 * best['validation_accuracy']:.2f} % | {secs:.0f} |")
     return "\n".join(lines)
@@ -154,7 +173,7 @@ def plot(rows: dict[str, Any], path: str = PLOT) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, r in rows.items():
         h = r["history"]
-        label = ROWS[name.split("_")[0]][0] + (" (Adam)" if r["optimizer"] == "adam" else "")
+        label = ROWS[name.split("_")[0]][0] + {"sgd": "", "adam": " (Adam)", "adam-anneal": " (Adam, annealed)"}[r["optimizer"]]
         ax.plot([e["epoch"] + 1 for e in h], [100 * e["validation_accuracy"] for e in h], marker="o", label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
@@ -183,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--subset", type=int, default=None, help="train on the first N images (and N/5 validation/test)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
     parser.add_argument("--out", default=RESULTS_DIR, help="the folder of per-row JSON files")
     parser.add_argument("--plot", action="store_true", help="with render: also draw docs/chapter6_curves.png")
     parser.add_argument("--doc", action="store_true", help="with render: also write the table into docs/experiments.md")
