@@ -1,9 +1,10 @@
 """network3's layers and activation functions: `ConvPoolLayer`, `FullyConnectedLayer`, `SoftmaxLayer`.
 
 Written with the public extension API (tinygrad_bp's ops, nets' `Module`); ``nets.network3``
-re-exports them with its `Network`.  Dropout is inverted: survivors are scaled by 1/(1 − p)
-while training and the layer is the identity at test time, where network3 scales the weights by
-1 − p at test time (the two agree in expectation).
+re-exports them with its `Network`.  Dropout is network3's own: while training each input is
+kept or zeroed (unscaled), and at test time the inputs are scaled by 1 − p (``nets.Dropout`` is
+PyTorch's inverted form instead; with network3's η the inverted form's 1/(1 − p) per layer made
+the chapter's dropout net diverge, so the drop-in keeps network3's).
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import numpy as np
 
 from tinygrad_bp import Tensor, conv2d, linear as linear_op, max_pool2d
 
-from .dropout import dropout
 from .init import as_generator
 from .module import Module
 
@@ -197,7 +197,7 @@ class ConvPoolLayer(Module):
 
 
 class FullyConnectedLayer(Module):
-    """A fully connected layer activation(dropout(x) @ w + b), as network3's (dropout inverted, see the module).
+    """A fully connected layer activation(mask ⊙ x @ w + b) while training, activation((1 − p)·x @ w + b) at test time.
 
     Weights ~ N(0, 1/n_out), biases ~ N(0, 1), as network3.
 
@@ -238,8 +238,11 @@ class FullyConnectedLayer(Module):
         if x.ndim < 1 or int(np.prod(x.shape[1:])) != self.n_in:
             raise ValueError(f"{type(self).__name__}: input of shape {x.shape} does not have n_in = {self.n_in} values per row")
         x = x.reshape((x.shape[0], self.n_in))
-        if self.training and self.p_dropout:
-            x = dropout(x, self.p_dropout, self._rng)
+        if self.p_dropout and self.training:  # network3's dropout: survivors unscaled while training
+            keep = self._rng.random(x.shape) >= self.p_dropout
+            x = x * Tensor(keep.astype(x.dtype))
+        elif self.p_dropout:  # ... and every input scaled by 1 − p at test time
+            x = x * (1.0 - self.p_dropout)
         return x
 
     def forward(self, x: Any) -> Tensor:

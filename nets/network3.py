@@ -2,10 +2,9 @@
 
 A drop-in for Nielsen's chapter-6 ``network3.py`` without Theano: the data are plain arrays
 ``(X, y)`` with X (N, 784) floats and y (N,) int labels (no shared variables), gradients come from
-our engine, and every layer is a `Module`.  Two deliberate differences, both documented where they
-act: dropout is inverted (survivors scaled by 1/(1 − p) while training, identity at test time, where
-network3 scales the weights by 1 − p at test time; equal in expectation), and ``SGD`` can shuffle
-the mini-batches each epoch and take another optimizer (network3 does neither).
+our engine, and every layer is a `Module`.  Dropout is network3's (unscaled masks while training,
+inputs scaled by 1 − p at test time).  One addition: ``SGD`` can shuffle the mini-batches each
+epoch and take another optimizer (network3 does neither).
 """
 from __future__ import annotations
 

@@ -141,6 +141,17 @@ def test_network3_dropout_is_off_in_eval_and_deterministic_under_a_seed() -> Non
     np.testing.assert_array_equal(layer(x).numpy(), layer(x).numpy())
 
 
+def test_network3_dropout_is_network3s_unscaled_masks_then_one_minus_p() -> None:
+    x = np.random.default_rng(1).uniform(0, 1, (4, 6))
+    layer = FullyConnectedLayer(6, 3, network3.linear, p_dropout=0.25, rng=0)
+    w, b = layer.w.data.copy(), layer.b.data.copy()
+    keep = np.random.default_rng(0)
+    keep.standard_normal((6, 3)), keep.standard_normal(3)  # the draws of the initial parameters
+    mask = keep.random((4, 6)) >= 0.25
+    np.testing.assert_allclose(layer(x).numpy(), (x * mask) @ w + b)
+    np.testing.assert_allclose(layer.eval()(x).numpy(), (0.75 * x) @ w + b)
+
+
 @pytest.mark.skipif(not os.environ.get("MNIST_DIR"), reason="real MNIST: set MNIST_DIR")
 def test_network3_on_1000_mnist_images() -> None:
     from nets.mnist import load_data
