@@ -16,6 +16,10 @@ from .mlp import Network, load
 from .checks import one_hot
 from .training import TrainingDivergedError
 from .optim import SGD
+from .adam import Adam
+from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
+from .dropout import Dropout
+from .softmax import LogLikelihoodCost, Softmax
 
 __all__ = [
     "Module",
@@ -25,11 +29,19 @@ __all__ = [
     "Tanh",
     "ReLU",
     "Sequential",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
+    "Dropout",
+    "Softmax",
+    "LogLikelihoodCost",
     "QuadraticCost",
     "CrossEntropyCost",
     "COSTS",
     "get_cost",
     "SGD",
+    "Adam",
     "init_params",
     "Network",
     "TrainingDivergedError",

@@ -63,6 +63,8 @@ class QuadraticCost:
     """
 
     name = "QuadraticCost"
+    output = None
+    """The output activation the cost needs: None, any (Nielsen uses it with sigmoid outputs)."""
 
     @staticmethod
     def fn(a: Tensor, y: Any) -> Tensor:
@@ -110,6 +112,8 @@ class CrossEntropyCost:
     """
 
     name = "CrossEntropyCost"
+    output = "sigmoid"
+    """The output activation the cost needs: it takes ln a and ln(1 − a), so a must lie in (0, 1)."""
 
     @staticmethod
     def fn(a: Tensor, y: Any) -> Tensor:

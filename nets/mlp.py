@@ -48,7 +48,11 @@ class Network(Module):
     dtype : numpy float dtype
         The dtype of parameters and of all computation; data is converted once, up front.
     activation : {"sigmoid", "tanh", "relu"} or Module class
-        The activation after every layer.  ``cost.delta`` and ``nets.reference`` assume sigmoid.
+        The activation of the hidden layers.  ``cost.delta`` and ``nets.reference`` assume sigmoid.
+    output_activation : {"sigmoid", "tanh", "relu"}, Module class or None
+        The output layer's activation.  None: the one the cost needs (``cost.output``: sigmoid for
+        ``CrossEntropyCost``), else ``activation`` (the quadratic cost works with any output).  A cost
+        that cannot work with the output given is refused with a ValueError that says so.
 
     Attributes
     ----------
@@ -83,6 +87,7 @@ class Network(Module):
         seed: Any = None,
         dtype: Any = np.float64,
         activation: Any = "sigmoid",
+        output_activation: Any = None,
     ) -> None:
         dt = float_dtype(dtype, "Network")
         sizes = layer_sizes(sizes, "Network", dt.itemsize)
@@ -92,6 +97,9 @@ class Network(Module):
         self.sizes = sizes
         self.num_layers = len(sizes)
         self.cost = get_cost(cost)
+        out_cls = _output_class(self.cost, activation, output_activation)
+        self.output_activation = next((k for k, v in ACTIVATIONS.items() if v is out_cls), out_cls.__name__)
+        self._act_cls, self._out_cls = act_cls, out_cls
         self.init = init
         self.dtype = dt
         self.activation = activation if isinstance(activation, str) else act_cls.__name__
@@ -101,11 +109,11 @@ class Network(Module):
         except ValueError as e:  # e.g. widths beyond numpy's maximum dimension
             raise ValueError(f"Network: cannot make layers of sizes {sizes}: {e}") from None
         layers: list[Module] = []
-        for w, b in zip(weights, biases):
+        for l, (w, b) in enumerate(zip(weights, biases)):
             lin = Linear(w.shape[1], w.shape[0], init="zeros", dtype=dt)
             lin.w.data[...] = w.T
             lin.b.data[...] = b[:, 0]
-            layers += [lin, act_cls()]
+            layers += [lin, (out_cls if l == len(weights) - 1 else act_cls)()]
         self.model = Sequential(layers)
         self._linears: list[Linear] = layers[0::2]  # type: ignore[assignment]
         self._one = np.ones((), dt)  # backward's seed: .grad is ∂C/∂p itself
@@ -345,8 +353,11 @@ class Network(Module):
         [3, 2]
         """
         where = os.fspath(path)
+        inferred = _output_class(self.cost, self._act_cls, None)
+        out = None if self._out_cls is inferred else self.output_activation
         data = persistence.model_dict(
-            self.sizes, self.weights, self.biases, cost_name(self.cost), self.dtype, self.activation, where
+            self.sizes, self.weights, self.biases, cost_name(self.cost), self.dtype, self.activation, where,
+            output_activation=out,
         )
         persistence.write_json_atomic(where, data)
 
@@ -395,7 +406,10 @@ class Network(Module):
             acts = {activation if isinstance(activation, str) else act_cls.__name__: act_cls}
         parts = persistence.read_model(path, dtype, costs.__contains__, acts.__contains__)
         act = parts["activation"] if parts["activation"] in ACTIVATIONS else acts[parts["activation"]]
-        net = cls(parts["sizes"], cost=costs[parts["cost"]], init="zeros", seed=seed, dtype=parts["dtype"], activation=act)
+        out = parts["output_activation"]
+        out = out if out is None or out in ACTIVATIONS else acts[out]
+        net = cls(parts["sizes"], cost=costs[parts["cost"]], init="zeros", seed=seed, dtype=parts["dtype"], activation=act,
+                  output_activation=out)
         for view, arr in zip(net.weights + net.biases, parts["weights"] + parts["biases"]):
             view[...] = arr
         return net
@@ -422,3 +436,21 @@ def load(filename: str | os.PathLike, seed: Any = None, dtype: Any = None, *, co
     3
     """
     return Network.load(filename, seed=seed, dtype=dtype, cost=cost, activation=activation)
+
+
+def _output_class(cost: Any, activation: Any, output_activation: Any) -> type:
+    """Return the output layer's activation class: the one given, else the cost's need, else the hidden one.
+
+    Raises ValueError when the cost needs another output than the one given, before any training.
+    """
+    needed = getattr(cost, "output", None)
+    if output_activation is None:
+        return activation_class(needed if needed is not None else activation, "Network")
+    out_cls = activation_class(output_activation, "Network")
+    if needed is not None and out_cls is not activation_class(needed, "Network"):
+        given = output_activation if isinstance(output_activation, str) else out_cls.__name__
+        raise ValueError(
+            f"Network: {cost_name(cost)} needs a {needed} output layer (its logarithms need outputs in (0, 1)), "
+            f"so it cannot work with the output activation {given!r}; leave output_activation unset to get {needed}"
+        )
+    return out_cls

@@ -108,6 +108,80 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    # ---- modes and dtype -----------------------------------------------------------------------
+    training: bool = True
+    """Whether the module is in training mode (``Dropout`` drops only then); set by ``train``/``eval``."""
+
+    def modules(self) -> Iterator["Module"]:
+        """Return an iterator over this module and every module it holds, each once, depth first.
+
+        Examples
+        --------
+        >>> from nets import Linear, Sequential, Sigmoid
+        >>> [type(m).__name__ for m in Sequential(Linear(2, 3), Sigmoid()).modules()]
+        ['Sequential', 'Linear', 'Sigmoid']
+        """
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            mod = stack.pop()
+            if id(mod) in seen:
+                continue
+            seen.add(id(mod))
+            yield mod
+            children = [m for name, value in mod.named_children() for _, m in _modules_in(name, value)]
+            stack.extend(reversed(children))
+
+    def train(self, mode: bool = True) -> "Module":
+        """Return this module after setting training mode (``mode``) on it and every module it holds.
+
+        Examples
+        --------
+        >>> from nets import Linear, Sequential
+        >>> model = Sequential(Linear(2, 2)).train(False)
+        >>> model.training, model[0].training
+        (False, False)
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
+        for mod in self.modules():
+            mod.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        """Return this module after switching it and every module it holds to evaluation mode.
+
+        Examples
+        --------
+        >>> from nets import Linear
+        >>> Linear(2, 2).eval().training
+        False
+        """
+        return self.train(False)
+
+    def to(self, dtype: Any) -> "Module":
+        """Return this module after converting every parameter, in place, to the float ``dtype``.
+
+        Each parameter keeps its identity (optimizers holding it stay valid); its gradient is dropped.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nets import Linear
+        >>> Linear(2, 2).to(np.float32).w.dtype
+        dtype('float32')
+        """
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: dtype must be a float dtype, got {dtype!r}") from None
+        if dt.kind != "f":
+            raise TypeError(f"to: dtype must be a float dtype, got {dt}")
+        for p in self.parameters():
+            p.data = p.data.astype(dt)
+            p.grad = None
+        return self
+
     # ---- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """Return a plain dict mapping each parameter's dotted name to a copy of its array.

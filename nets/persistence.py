@@ -34,7 +34,7 @@ _MAX_MODEL_BYTES = 1 << 30  # an absolute cap, whatever the sizes say
 _BYTES_PER_NUMBER = 64  # a float's repr is at most 24 characters; the rest allows indented (pretty-printed) JSON
 _SLACK = 1 << 16
 _MODEL_KEYS = ("sizes", "weights", "biases", "cost")
-_OPTIONAL_KEYS = ("dtype", "activation")
+_OPTIONAL_KEYS = ("dtype", "activation", "output_activation")
 _DTYPES = ("float64", "float32")
 _SIZES = re.compile(rb'"sizes"\s*:\s*\[([0-9\s,]{0,100000})\]')
 
@@ -154,7 +154,7 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
 
 
 def model_dict(sizes: list[int], weights: list[np.ndarray], biases: list[np.ndarray], cost: str,
-               dtype: np.dtype, activation: str, where: str) -> dict[str, Any]:
+               dtype: np.dtype, activation: str, where: str, output_activation: str | None = None) -> dict[str, Any]:
     """Return network2's JSON object for a network, refusing NaN or Inf so a diverged net never replaces a good file.
 
     Examples
@@ -179,6 +179,8 @@ def model_dict(sizes: list[int], weights: list[np.ndarray], biases: list[np.ndar
         data["dtype"] = dtype.name
     if activation != "sigmoid":
         data["activation"] = activation
+    if output_activation is not None:  # only when it is not the one the loader infers from the cost and activation
+        data["output_activation"] = output_activation
     return data
 
 
@@ -254,6 +256,7 @@ def _name(data: dict, key: str, default: str, known: Callable[[str], bool], who:
 _HOW = {
     "cost": "which is neither built in nor the cost= class given to load",
     "activation": "which is neither built in nor the activation= class given to load",
+    "output_activation": "which is neither built in nor the activation= class given to load",
     "dtype": f"which is not one of {list(_DTYPES)}",
 }
 
@@ -301,6 +304,9 @@ def read_model(path: str | os.PathLike, dtype: Any, known_cost: Callable[[str], 
         raise ValueError(f"{who} declares {len(sizes) - 1} layers; a model file may have at most {MAX_LAYERS}")
     cost = _name(data, "cost", "", known_cost, who, "cost")
     activation = _name(data, "activation", "sigmoid", known_activation, who, "activation")
+    output_activation = None
+    if "output_activation" in data:
+        output_activation = _name(data, "output_activation", "", known_activation, who, "output activation")
     if dtype is not None:
         try:
             data = dict(data, dtype=np.dtype(dtype).name)
@@ -318,4 +324,5 @@ def read_model(path: str | os.PathLike, dtype: Any, known_cost: Callable[[str], 
             _parse_array(v, (sizes[l + 1], sizes[l] if key == "weights" else 1), dt, f"{who}: {key}[{l}]", sizes)
             for l, v in enumerate(values)
         ]
-    return {"sizes": sizes, "cost": cost, "activation": activation, "dtype": dt, **arrays}
+    return {"sizes": sizes, "cost": cost, "activation": activation, "output_activation": output_activation, "dtype": dt,
+            **arrays}

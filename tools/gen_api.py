@@ -38,6 +38,8 @@ MODULES = [
     ("nets.reference", "The hand-derived BP1–BP4 oracle (plain numpy)"),
     ("nets.mnist", "MNIST data and the training command"),
     ("nets.export", "To PyTorch and ONNX and back (ONNX needs the [onnx] extra)"),
+    ("nets.network3", "Drop-in for the book's network3.py (chapter 6: conv, softmax, dropout)"),
+    ("nets.persistence3", "Model files of network3 networks"),
 ]
 
 # Decisions on the PyTorch habits a user brings, written here so the reference states them next to the names.
@@ -54,6 +56,13 @@ PYTORCH_HABITS = """## Coming from PyTorch: what the engine does with its habits
 
 FALLBACK = {
     "Function.kwargs": "The settings ``forward`` was called with (``apply(**kwargs)``); ``capture`` replays them.",
+    "FORMAT": "The format tag of network3 model files.",
+    "ACTIVATION_FNS": "network3's activation functions by name.",
+    "CrossEntropyCost.output": "The output activation the cost needs (None: any).",
+    "QuadraticCost.output": "The output activation the cost needs (None: any).",
+    "LogLikelihoodCost.output": "The output activation the cost needs (None: any).",
+    "LogLikelihoodCost.name": "The name a model file stores for the cost.",
+    "Module.training": "Whether the module is in training mode (Dropout drops only then); set by train() and eval().",
     "Tensor.data": "The underlying numpy array.",
     "Tensor.grad": "The accumulated gradient (an ndarray; a Tensor after backward(create_graph=True)), or None.",
     "Tensor.requires_grad": "Whether backward computes a gradient for this tensor.",

@@ -16,8 +16,10 @@ from .data import load_data, load_data_wrapper, load_idx_folder, load_pickle
 from .errors import MNISTError, MNISTNotFoundError
 from .fetch import CHECKSUMS, MIRRORS, default_cache_dir, download, find_data
 from .idx import FILES, MAX_BYTES, read_idx, write_idx
+from ..expand import expand_data
 
 __all__ = [
+    "expand_data",
     "MNISTError",
     "MNISTNotFoundError",
     "FILES",

@@ -74,6 +74,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "then a download into that cache, md5-verified. Ctrl-C, SIGTERM or SIGHUP stop after the current "
         "mini-batch (and save, with --save). Errors print one line and exit 1; usage errors exit 2.",
     )
+    p.add_argument("--arch", choices=("mlp", "conv"), default="mlp",
+                   help="mlp: Nielsen's network (--sizes); conv: network3's ReLU two-conv net, ConvPool 20 and 40 "
+                   "5x5, FC 100, softmax, eta 0.03 and lmbda 0.1 unless given (default mlp)")
     p.add_argument("--epochs", type=_positive_int, default=30, help="passes over the training set (default 30)")
     p.add_argument("--batch-size", type=_positive_int, default=10, help="mini-batch size (default 10)")
     p.add_argument("--eta", type=_float_in(0.0, open_low=True), default=3.0, help="learning rate η (default 3.0)")
@@ -96,7 +99,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                    help="before training, print each layer's gradient norm |dC/db|, the mean over the first "
                    "10 mini-batches (in file order)")
     p.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
-                   help="activation of every layer (default sigmoid, as network.py)")
+                   help="activation of the hidden layers; the output layer gets the one the cost needs (sigmoid for "
+                   "cross-entropy), else this one (default sigmoid, as network.py)")
     p.add_argument("--seed", type=_non_negative_int, default=None, help="seed for initialisation and shuffling (default: random)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default float64")
     p.add_argument("--data", metavar="PATH", default=None,
@@ -127,6 +131,19 @@ def _check_load_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(f"--load evaluates a saved network; {', '.join(ignored)} would be ignored: drop them")
 
 
+def _conv_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse the MLP-only options with --arch conv, and give it its own η and λ when they are not set."""
+    from .conv_command import CONV_ETA, CONV_LMBDA, MLP_ONLY
+
+    mlp_only = ["--" + d.replace("_", "-") for d in MLP_ONLY if getattr(args, d) != parser.get_default(d)]
+    if mlp_only:
+        parser.error(f"--arch conv trains a fixed conv net; {', '.join(mlp_only)} describe the MLP: drop them")
+    if args.eta == parser.get_default("eta"):
+        args.eta = CONV_ETA
+    if args.lmbda == parser.get_default("lmbda"):
+        args.lmbda = CONV_LMBDA
+
+
 def main(argv: Sequence[str] | None = None, *, fetch: Fetch | None = None) -> int:
     """Return the exit code of ``python -m nets.mnist``: train (or, with ``--load``, evaluate) on MNIST.
 
@@ -151,16 +168,23 @@ def main(argv: Sequence[str] | None = None, *, fetch: Fetch | None = None) -> in
     args = parser.parse_args(argv)
     if args.load is not None:
         _check_load_args(parser, args)
+    elif args.arch == "conv":
+        _conv_args(parser, args)
     from tinygrad_bp import AnomalyError
 
+    from .. import persistence3
     from ..training import TrainingDivergedError
-    from . import command
+    from . import command, conv_command
 
     log = None if args.quiet else command.stderr
     try:
         with command.Stop() as stop:
             if args.load is not None:
+                if persistence3.is_network3_file(args.load):
+                    return conv_command.evaluate_saved(args, fetch, log)
                 return command.evaluate_saved(args, fetch, log)
+            if args.arch == "conv":
+                return conv_command.train(args, fetch, log, stop)
             return command.train(args, fetch, log, stop)
     except command.Interrupted as e:
         print(f"Interrupted {e}.", file=sys.stderr)
