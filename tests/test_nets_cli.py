@@ -79,7 +79,8 @@ def test_cli_save_failing_after_training_keeps_the_model(tmp_path: Path, capsys:
 
 
 # ---------------------------------------------------------------------------------------------- signals
-_SLOW_RUN = ["--epochs", "200", "--batch-size", "1", "--seed", "0", "--quiet"]
+_SLOW_RUN = ["--epochs", "100000",  # far more than 4 s even with the captured step; the signal ends it
+             "--batch-size", "1", "--seed", "0", "--quiet"]
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
