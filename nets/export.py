@@ -298,7 +298,8 @@ def as_network(model: Sequential, cost: Any = QuadraticCost) -> Network:
         raise ValueError(f"as_network: need a Sequential of Linear, activation, Linear, activation, ...; got {got}")
     sizes = [layers[0].n_in] + [l.n_out for l in layers[0::2]]
     dtype = layers[0].w.data.dtype
-    net = Network(sizes, cost=cost, init="zeros", dtype=dtype, activation=acts[type(layers[1])])
+    net = Network(sizes, cost=cost, init="zeros", dtype=dtype, activation=acts[type(layers[1])],
+                  output_activation=acts[type(layers[1])])  # the model as it is, whatever the cost would pick
     try:
         net.model.load_state_dict(model.state_dict())
     except (KeyError, ValueError, TypeError) as e:
